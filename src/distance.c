@@ -1,0 +1,503 @@
+/*
+ * distance.c
+ *		Distance kernels: a portable variant, and AVX2+FMA / AVX-512F variants
+ *		chosen at run time, so one built library runs on any x86-64 and uses
+ *		the widest vectors the CPU (and OS) supports.
+ */
+#include <math.h>
+#include <stddef.h>
+
+#include "distance.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define VQPQ_X86_DISPATCH 1
+#include <immintrin.h>
+#endif
+
+/*
+ * Portable variant.  Eight independent partial sums break the dependency
+ * chain of a single accumulator; compilers turn the inner block into SIMD
+ * without needing -ffast-math, because the order of the adds is fixed here.
+ */
+#define PORTABLE_LANES 8
+
+static float
+sum_lanes(const float *s)
+{
+	return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+static float
+l2_squared_portable(const float *a, const float *b, int n)
+{
+	float		s[PORTABLE_LANES] = {0};
+	float		tail = 0.0f;
+	int			i = 0;
+
+	for (; i + PORTABLE_LANES <= n; i += PORTABLE_LANES)
+	{
+		for (int j = 0; j < PORTABLE_LANES; j++)
+		{
+			float		d = a[i + j] - b[i + j];
+
+			s[j] += d * d;
+		}
+	}
+	for (; i < n; i++)
+	{
+		float		d = a[i] - b[i];
+
+		tail += d * d;
+	}
+	return sum_lanes(s) + tail;
+}
+
+static float
+inner_product_portable(const float *a, const float *b, int n)
+{
+	float		s[PORTABLE_LANES] = {0};
+	float		tail = 0.0f;
+	int			i = 0;
+
+	for (; i + PORTABLE_LANES <= n; i += PORTABLE_LANES)
+	{
+		for (int j = 0; j < PORTABLE_LANES; j++)
+			s[j] += a[i + j] * b[i + j];
+	}
+	for (; i < n; i++)
+		tail += a[i] * b[i];
+	return sum_lanes(s) + tail;
+}
+
+static float
+l1_portable(const float *a, const float *b, int n)
+{
+	float		s[PORTABLE_LANES] = {0};
+	float		tail = 0.0f;
+	int			i = 0;
+
+	for (; i + PORTABLE_LANES <= n; i += PORTABLE_LANES)
+	{
+		for (int j = 0; j < PORTABLE_LANES; j++)
+			s[j] += fabsf(a[i + j] - b[i + j]);
+	}
+	for (; i < n; i++)
+		tail += fabsf(a[i] - b[i]);
+	return sum_lanes(s) + tail;
+}
+
+static void
+cosine_parts_portable(const float *a, const float *b, int n,
+					  float *dot, float *norm_a, float *norm_b)
+{
+	float		d[PORTABLE_LANES] = {0};
+	float		na[PORTABLE_LANES] = {0};
+	float		nb[PORTABLE_LANES] = {0};
+	float		td = 0.0f,
+				ta = 0.0f,
+				tb = 0.0f;
+	int			i = 0;
+
+	for (; i + PORTABLE_LANES <= n; i += PORTABLE_LANES)
+	{
+		for (int j = 0; j < PORTABLE_LANES; j++)
+		{
+			d[j] += a[i + j] * b[i + j];
+			na[j] += a[i + j] * a[i + j];
+			nb[j] += b[i + j] * b[i + j];
+		}
+	}
+	for (; i < n; i++)
+	{
+		td += a[i] * b[i];
+		ta += a[i] * a[i];
+		tb += b[i] * b[i];
+	}
+	*dot = sum_lanes(d) + td;
+	*norm_a = sum_lanes(na) + ta;
+	*norm_b = sum_lanes(nb) + tb;
+}
+
+static const VqpqDistanceKernels portable_kernels = {
+	"portable",
+	l2_squared_portable,
+	inner_product_portable,
+	l1_portable,
+	cosine_parts_portable,
+};
+
+#ifdef VQPQ_X86_DISPATCH
+
+/* ---------------- AVX2 + FMA: 4 x 8 lanes ---------------- */
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+AVX2 static inline float
+hsum256(__m256 v)
+{
+	__m128		lo = _mm256_castps256_ps128(v);
+	__m128		hi = _mm256_extractf128_ps(v, 1);
+	__m128		s = _mm_add_ps(lo, hi);
+
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+/* Mask enabling the first k (0..8) lanes of a 256-bit float vector. */
+AVX2 static inline __m256i
+tail_mask256(int k)
+{
+	static const int ones_then_zeros[16] = {
+		-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0
+	};
+
+	return _mm256_loadu_si256((const __m256i *) (ones_then_zeros + 8 - k));
+}
+
+AVX2 static float
+l2_squared_avx2(const float *a, const float *b, int n)
+{
+	__m256		s0 = _mm256_setzero_ps(),
+				s1 = _mm256_setzero_ps(),
+				s2 = _mm256_setzero_ps(),
+				s3 = _mm256_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m256		d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+		__m256		d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
+		__m256		d2 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16));
+		__m256		d3 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24));
+
+		s0 = _mm256_fmadd_ps(d0, d0, s0);
+		s1 = _mm256_fmadd_ps(d1, d1, s1);
+		s2 = _mm256_fmadd_ps(d2, d2, s2);
+		s3 = _mm256_fmadd_ps(d3, d3, s3);
+	}
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256		d = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+
+		s0 = _mm256_fmadd_ps(d, d, s0);
+	}
+	if (i < n)
+	{
+		__m256i		m = tail_mask256(n - i);
+		__m256		d = _mm256_sub_ps(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m));
+
+		s1 = _mm256_fmadd_ps(d, d, s1);
+	}
+	return hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
+AVX2 static float
+inner_product_avx2(const float *a, const float *b, int n)
+{
+	__m256		s0 = _mm256_setzero_ps(),
+				s1 = _mm256_setzero_ps(),
+				s2 = _mm256_setzero_ps(),
+				s3 = _mm256_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+		s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+		s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+	}
+	for (; i + 8 <= n; i += 8)
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+	if (i < n)
+	{
+		__m256i		m = tail_mask256(n - i);
+
+		s1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m), s1);
+	}
+	return hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
+AVX2 static float
+l1_avx2(const float *a, const float *b, int n)
+{
+	const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256		s0 = _mm256_setzero_ps(),
+				s1 = _mm256_setzero_ps(),
+				s2 = _mm256_setzero_ps(),
+				s3 = _mm256_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		s0 = _mm256_add_ps(s0, _mm256_and_ps(abs_mask, _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i))));
+		s1 = _mm256_add_ps(s1, _mm256_and_ps(abs_mask, _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8))));
+		s2 = _mm256_add_ps(s2, _mm256_and_ps(abs_mask, _mm256_sub_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16))));
+		s3 = _mm256_add_ps(s3, _mm256_and_ps(abs_mask, _mm256_sub_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24))));
+	}
+	for (; i + 8 <= n; i += 8)
+		s0 = _mm256_add_ps(s0, _mm256_and_ps(abs_mask, _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i))));
+	if (i < n)
+	{
+		__m256i		m = tail_mask256(n - i);
+
+		s1 = _mm256_add_ps(s1, _mm256_and_ps(abs_mask, _mm256_sub_ps(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m))));
+	}
+	return hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
+AVX2 static void
+cosine_parts_avx2(const float *a, const float *b, int n,
+				  float *dot, float *norm_a, float *norm_b)
+{
+	__m256		d0 = _mm256_setzero_ps(),
+				d1 = _mm256_setzero_ps(),
+				a0 = _mm256_setzero_ps(),
+				a1 = _mm256_setzero_ps(),
+				b0 = _mm256_setzero_ps(),
+				b1 = _mm256_setzero_ps();
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m256		x0 = _mm256_loadu_ps(a + i);
+		__m256		y0 = _mm256_loadu_ps(b + i);
+		__m256		x1 = _mm256_loadu_ps(a + i + 8);
+		__m256		y1 = _mm256_loadu_ps(b + i + 8);
+
+		d0 = _mm256_fmadd_ps(x0, y0, d0);
+		a0 = _mm256_fmadd_ps(x0, x0, a0);
+		b0 = _mm256_fmadd_ps(y0, y0, b0);
+		d1 = _mm256_fmadd_ps(x1, y1, d1);
+		a1 = _mm256_fmadd_ps(x1, x1, a1);
+		b1 = _mm256_fmadd_ps(y1, y1, b1);
+	}
+	while (i < n)
+	{
+		int			k = n - i < 8 ? n - i : 8;
+		__m256i		m = tail_mask256(k);
+		__m256		x = _mm256_maskload_ps(a + i, m);
+		__m256		y = _mm256_maskload_ps(b + i, m);
+
+		d0 = _mm256_fmadd_ps(x, y, d0);
+		a0 = _mm256_fmadd_ps(x, x, a0);
+		b0 = _mm256_fmadd_ps(y, y, b0);
+		i += k;
+	}
+	*dot = hsum256(_mm256_add_ps(d0, d1));
+	*norm_a = hsum256(_mm256_add_ps(a0, a1));
+	*norm_b = hsum256(_mm256_add_ps(b0, b1));
+}
+
+static const VqpqDistanceKernels avx2_kernels = {
+	"avx2",
+	l2_squared_avx2,
+	inner_product_avx2,
+	l1_avx2,
+	cosine_parts_avx2,
+};
+
+/* ---------------- AVX-512F: 4 x 16 lanes, masked tails ---------------- */
+
+#define AVX512 __attribute__((target("avx512f")))
+
+AVX512 static inline __mmask16
+tail_mask512(int k)
+{
+	return (__mmask16) ((1u << k) - 1);
+}
+
+AVX512 static float
+l2_squared_avx512(const float *a, const float *b, int n)
+{
+	__m512		s0 = _mm512_setzero_ps(),
+				s1 = _mm512_setzero_ps(),
+				s2 = _mm512_setzero_ps(),
+				s3 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 64 <= n; i += 64)
+	{
+		__m512		d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+		__m512		d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
+		__m512		d2 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32));
+		__m512		d3 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48));
+
+		s0 = _mm512_fmadd_ps(d0, d0, s0);
+		s1 = _mm512_fmadd_ps(d1, d1, s1);
+		s2 = _mm512_fmadd_ps(d2, d2, s2);
+		s3 = _mm512_fmadd_ps(d3, d3, s3);
+	}
+	for (; i + 16 <= n; i += 16)
+	{
+		__m512		d = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+
+		s0 = _mm512_fmadd_ps(d, d, s0);
+	}
+	if (i < n)
+	{
+		__mmask16	m = tail_mask512(n - i);
+		__m512		d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
+
+		s1 = _mm512_fmadd_ps(d, d, s1);
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+AVX512 static float
+inner_product_avx512(const float *a, const float *b, int n)
+{
+	__m512		s0 = _mm512_setzero_ps(),
+				s1 = _mm512_setzero_ps(),
+				s2 = _mm512_setzero_ps(),
+				s3 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 64 <= n; i += 64)
+	{
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+		s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
+		s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
+	}
+	for (; i + 16 <= n; i += 16)
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+	if (i < n)
+	{
+		__mmask16	m = tail_mask512(n - i);
+
+		s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+AVX512 static float
+l1_avx512(const float *a, const float *b, int n)
+{
+	__m512		s0 = _mm512_setzero_ps(),
+				s1 = _mm512_setzero_ps(),
+				s2 = _mm512_setzero_ps(),
+				s3 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 64 <= n; i += 64)
+	{
+		s0 = _mm512_add_ps(s0, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i))));
+		s1 = _mm512_add_ps(s1, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16))));
+		s2 = _mm512_add_ps(s2, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32))));
+		s3 = _mm512_add_ps(s3, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48))));
+	}
+	for (; i + 16 <= n; i += 16)
+		s0 = _mm512_add_ps(s0, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i))));
+	if (i < n)
+	{
+		__mmask16	m = tail_mask512(n - i);
+
+		s1 = _mm512_add_ps(s1, _mm512_abs_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i))));
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+AVX512 static void
+cosine_parts_avx512(const float *a, const float *b, int n,
+					float *dot, float *norm_a, float *norm_b)
+{
+	__m512		d0 = _mm512_setzero_ps(),
+				d1 = _mm512_setzero_ps(),
+				a0 = _mm512_setzero_ps(),
+				a1 = _mm512_setzero_ps(),
+				b0 = _mm512_setzero_ps(),
+				b1 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m512		x0 = _mm512_loadu_ps(a + i);
+		__m512		y0 = _mm512_loadu_ps(b + i);
+		__m512		x1 = _mm512_loadu_ps(a + i + 16);
+		__m512		y1 = _mm512_loadu_ps(b + i + 16);
+
+		d0 = _mm512_fmadd_ps(x0, y0, d0);
+		a0 = _mm512_fmadd_ps(x0, x0, a0);
+		b0 = _mm512_fmadd_ps(y0, y0, b0);
+		d1 = _mm512_fmadd_ps(x1, y1, d1);
+		a1 = _mm512_fmadd_ps(x1, x1, a1);
+		b1 = _mm512_fmadd_ps(y1, y1, b1);
+	}
+	while (i < n)
+	{
+		int			k = n - i < 16 ? n - i : 16;
+		__mmask16	m = tail_mask512(k);
+		__m512		x = _mm512_maskz_loadu_ps(m, a + i);
+		__m512		y = _mm512_maskz_loadu_ps(m, b + i);
+
+		d0 = _mm512_fmadd_ps(x, y, d0);
+		a0 = _mm512_fmadd_ps(x, x, a0);
+		b0 = _mm512_fmadd_ps(y, y, b0);
+		i += k;
+	}
+	*dot = _mm512_reduce_add_ps(_mm512_add_ps(d0, d1));
+	*norm_a = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+	*norm_b = _mm512_reduce_add_ps(_mm512_add_ps(b0, b1));
+}
+
+static const VqpqDistanceKernels avx512_kernels = {
+	"avx512",
+	l2_squared_avx512,
+	inner_product_avx512,
+	l1_avx512,
+	cosine_parts_avx512,
+};
+
+/*
+ * __builtin_cpu_supports also checks that the OS saves the wider registers
+ * (XGETBV), so a feature reported here is safe to use.
+ */
+static int
+cpu_has_avx2_fma(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+static int
+cpu_has_avx512f(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f");
+}
+#endif							/* VQPQ_X86_DISPATCH */
+
+VqpqDistanceKernels vqpq_kernels = {
+	"portable",
+	l2_squared_portable,
+	inner_product_portable,
+	l1_portable,
+	cosine_parts_portable,
+};
+
+int
+vqpq_distance_variants(const VqpqDistanceKernels **variants, int max)
+{
+	int			n = 0;
+
+	if (n < max)
+		variants[n++] = &portable_kernels;
+#ifdef VQPQ_X86_DISPATCH
+	if (n < max && cpu_has_avx2_fma())
+		variants[n++] = &avx2_kernels;
+	if (n < max && cpu_has_avx512f())
+		variants[n++] = &avx512_kernels;
+#endif
+	return n;
+}
+
+void
+vqpq_distance_init(void)
+{
+	const VqpqDistanceKernels *variants[4];
+	int			n = vqpq_distance_variants(variants, 4);
+
+	vqpq_kernels = *variants[n - 1];
+}

@@ -1,0 +1,42 @@
+/*
+ * distance.h
+ *		Float vector distance kernels with runtime CPU dispatch.
+ *
+ * Plain C on float arrays: nothing here knows about Postgres, so the kernels
+ * can be unit-tested and benchmarked on their own (test/unit, bench/).
+ *
+ * Every kernel accumulates in float with several independent partial sums
+ * (so long vectors keep good accuracy and the CPU can overlap the adds); the
+ * SQL-facing callers widen the result to double.  Different variants add in
+ * different orders, so they may differ in the last bits, never more.
+ */
+#ifndef VQPQ_DISTANCE_H
+#define VQPQ_DISTANCE_H
+
+typedef struct VqpqDistanceKernels
+{
+	const char *name;			/* "portable", "avx2", "avx512" */
+	/* sum of squared differences */
+	float		(*l2_squared) (const float *a, const float *b, int n);
+	/* sum of products */
+	float		(*inner_product) (const float *a, const float *b, int n);
+	/* sum of absolute differences */
+	float		(*l1) (const float *a, const float *b, int n);
+	/* dot product and both squared norms in one pass, for cosine */
+	void		(*cosine_parts) (const float *a, const float *b, int n,
+								 float *dot, float *norm_a, float *norm_b);
+} VqpqDistanceKernels;
+
+/* The kernels in use; valid after vqpq_distance_init(). */
+extern VqpqDistanceKernels vqpq_kernels;
+
+/* Pick the best variant this CPU supports.  Idempotent. */
+extern void vqpq_distance_init(void);
+
+/*
+ * All variants compiled in and supported by this CPU, best last; returns
+ * how many.  Used by the unit test and the micro-benchmark.
+ */
+extern int	vqpq_distance_variants(const VqpqDistanceKernels **variants, int max);
+
+#endif							/* VQPQ_DISTANCE_H */

@@ -1,0 +1,139 @@
+/*
+ * test_distance.c
+ *		Checks every distance-kernel variant this CPU supports against a
+ *		double-precision reference, on lengths that exercise each code path
+ *		(empty, shorter than one SIMD block, block boundaries +-1, long tails)
+ *		and at unaligned offsets.  Plain C: no server needed.
+ *
+ * Prints one line per failure and a closing "N passed, N failed" line;
+ * exits non-zero on any failure.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "distance.h"
+
+static int	passed = 0;
+static int	failed = 0;
+
+/* xorshift: deterministic data on every machine */
+static unsigned long long rng_state = 88172645463325252ULL;
+
+static float
+rand_float(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (float) ((double) (rng_state >> 11) / (double) (1ULL << 53) * 2.0 - 1.0);
+}
+
+static void
+check(const char *variant, const char *what, int n, int offset, double got, double want, double scale)
+{
+	/* float accumulation error grows with n; scale is the sum of |terms| */
+	double		tol = 1e-6 * scale * (1.0 + sqrt((double) n)) + 1e-30;
+
+	if (fabs(got - want) <= tol)
+		passed++;
+	else
+	{
+		failed++;
+		printf("FAIL %s %s n=%d offset=%d: got %.9g want %.9g (tol %.3g)\n",
+			   variant, what, n, offset, got, want, tol);
+	}
+}
+
+int
+main(void)
+{
+	static const int lengths[] = {
+		0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 100,
+		127, 128, 129, 255, 256, 257, 383, 784, 768, 1000, 1536, 3072, 16000
+	};
+	const VqpqDistanceKernels *variants[8];
+	int			nvariants = vqpq_distance_variants(variants, 8);
+	float	   *a = malloc(sizeof(float) * (16000 + 8));
+	float	   *b = malloc(sizeof(float) * (16000 + 8));
+
+	vqpq_distance_init();
+	printf("kernels on this CPU:");
+	for (int v = 0; v < nvariants; v++)
+		printf(" %s", variants[v]->name);
+	printf(" (active: %s)\n", vqpq_kernels.name);
+
+	/* the dispatcher must pick the best supported variant */
+	if (variants[nvariants - 1]->l2_squared == vqpq_kernels.l2_squared)
+		passed++;
+	else
+	{
+		failed++;
+		printf("FAIL dispatch did not pick %s\n", variants[nvariants - 1]->name);
+	}
+
+	for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++)
+	{
+		for (int offset = 0; offset < 3; offset++)
+		{
+			int			n = lengths[li];
+			const float *x = a + offset;
+			const float *y = b + offset + (offset == 2 ? 1 : 0);
+			double		l2 = 0,
+						ip = 0,
+						l1 = 0,
+						na = 0,
+						nb = 0,
+						ip_scale = 0;
+
+			for (int i = 0; i < 16000 + 8; i++)
+			{
+				a[i] = rand_float() * 10.0f;
+				b[i] = rand_float() * 10.0f;
+			}
+			for (int i = 0; i < n; i++)
+			{
+				double		d = (double) x[i] - (double) y[i];
+
+				l2 += d * d;
+				ip += (double) x[i] * y[i];
+				ip_scale += fabs((double) x[i] * y[i]);
+				l1 += fabs(d);
+				na += (double) x[i] * x[i];
+				nb += (double) y[i] * y[i];
+			}
+
+			for (int v = 0; v < nvariants; v++)
+			{
+				const VqpqDistanceKernels *k = variants[v];
+				float		dot,
+							fa,
+							fb;
+
+				check(k->name, "l2_squared", n, offset, k->l2_squared(x, y, n), l2, l2);
+				check(k->name, "inner_product", n, offset, k->inner_product(x, y, n), ip, ip_scale);
+				check(k->name, "l1", n, offset, k->l1(x, y, n), l1, l1);
+				k->cosine_parts(x, y, n, &dot, &fa, &fb);
+				check(k->name, "cosine dot", n, offset, dot, ip, ip_scale);
+				check(k->name, "cosine norm_a", n, offset, fa, na, na);
+				check(k->name, "cosine norm_b", n, offset, fb, nb, nb);
+			}
+		}
+	}
+
+	/* exact small integers must come out exact in every variant */
+	for (int v = 0; v < nvariants; v++)
+	{
+		float		p[3] = {1, 2, 3},
+					q[3] = {4, 5, 6};
+
+		check(variants[v]->name, "exact l2", 3, 0, variants[v]->l2_squared(p, q, 3), 27, 0);
+		check(variants[v]->name, "exact ip", 3, 0, variants[v]->inner_product(p, q, 3), 32, 0);
+		check(variants[v]->name, "exact l1", 3, 0, variants[v]->l1(p, q, 3), 9, 0);
+	}
+
+	free(a);
+	free(b);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed == 0 ? 0 : 1;
+}
