@@ -1,0 +1,62 @@
+# vqpq: built with PGXS against the server found by pg_config.
+#
+#   make && make install        build and install into that server
+#   make installcheck           pg_regress suites in sql/ (needs a running server)
+#   make pgtap_installcheck     pgTAP catalog suites in test/pgtap (needs pgTAP)
+#   make prove_installcheck     TAP cluster tests in test/t (starts its own servers)
+#   make unitcheck              kernel unit tests (no server)
+#   make bench-distance         kernel micro-benchmark
+#
+# Add compiler flags with COPT (CI uses COPT=-Werror).
+
+EXTENSION = vqpq
+EXTVERSION = 0.1.0
+
+MODULE_big = vqpq
+OBJS = \
+	src/vqpq.o \
+	src/distance.o \
+	src/pqvector.o \
+	src/pqvector_ops.o \
+	src/pqvector_agg.o
+
+DATA = vqpq--$(EXTVERSION).sql
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --load-extension=$(EXTENSION)
+
+EXTRA_CLEAN = test/unit/test_distance bench/distance_bench tmp_check
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The kernels are plain C: build them for the host without the server.
+KERNEL_CFLAGS = -O2 -g -Wall -Wextra $(COPT) -Isrc
+
+test/unit/test_distance: test/unit/test_distance.c src/distance.c src/distance.h
+	$(CC) $(KERNEL_CFLAGS) -o $@ test/unit/test_distance.c src/distance.c -lm
+
+bench/distance_bench: bench/distance_bench.c src/distance.c src/distance.h
+	$(CC) $(KERNEL_CFLAGS) -o $@ bench/distance_bench.c src/distance.c -lm
+
+.PHONY: unitcheck bench-distance pgtap_installcheck prove_installcheck
+
+unitcheck: test/unit/test_distance
+	test/unit/test_distance
+
+bench-distance: bench/distance_bench
+	bench/distance_bench
+
+# pgTAP suites run in a scratch database of their own.
+PGTAP_DB ?= vqpq_pgtap
+pgtap_installcheck:
+	dropdb --if-exists $(PGTAP_DB)
+	createdb $(PGTAP_DB)
+	psql -X -q -v ON_ERROR_STOP=1 -d $(PGTAP_DB) -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION $(EXTENSION)'
+	pg_prove --ext .sql -d $(PGTAP_DB) test/pgtap/
+	dropdb $(PGTAP_DB)
+
+PROVE_TESTS = test/t/*.pl
+prove_installcheck:
+	$(prove_installcheck)

@@ -1,0 +1,20 @@
+/*
+ * vqpq.c
+ *		Module initialization.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "distance.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	/* choose the distance kernels for this CPU once per backend */
+	vqpq_distance_init();
+}

@@ -1,0 +1,205 @@
+-- vqpq 0.1.0: the pqvector type, its operators, functions, casts and aggregates.
+
+\echo Use "CREATE EXTENSION vqpq" to load this file. \quit
+
+-- ---------------------------------------------------------------- the type
+
+CREATE TYPE pqvector;
+
+CREATE FUNCTION pqvector_in(cstring, oid, integer) RETURNS pqvector
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_out(pqvector) RETURNS cstring
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_typmod_in(cstring[]) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_recv(internal, oid, integer) RETURNS pqvector
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_send(pqvector) RETURNS bytea
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- EXTERNAL storage: may be moved out of line, never compressed (floats do
+-- not compress, and scans would pay to decompress them).
+CREATE TYPE pqvector (
+	INPUT = pqvector_in,
+	OUTPUT = pqvector_out,
+	TYPMOD_IN = pqvector_typmod_in,
+	RECEIVE = pqvector_recv,
+	SEND = pqvector_send,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT = int4,
+	STORAGE = external
+);
+
+COMMENT ON TYPE pqvector IS 'vector of float4 elements, 1 to 16000 dimensions; pqvector(n) fixes n';
+
+-- ---------------------------------------------------------------- casts
+
+CREATE FUNCTION pqvector(pqvector, integer, boolean) RETURNS pqvector
+	AS 'MODULE_PATHNAME', 'pqvector_coerce' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION array_to_pqvector(integer[], integer, boolean) RETURNS pqvector
+	AS 'MODULE_PATHNAME', 'pqvector_from_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION array_to_pqvector(real[], integer, boolean) RETURNS pqvector
+	AS 'MODULE_PATHNAME', 'pqvector_from_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION array_to_pqvector(double precision[], integer, boolean) RETURNS pqvector
+	AS 'MODULE_PATHNAME', 'pqvector_from_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION array_to_pqvector(numeric[], integer, boolean) RETURNS pqvector
+	AS 'MODULE_PATHNAME', 'pqvector_from_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_to_float4(pqvector, integer, boolean) RETURNS real[]
+	AS 'MODULE_PATHNAME', 'pqvector_to_float4_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE CAST (pqvector AS pqvector) WITH FUNCTION pqvector(pqvector, integer, boolean) AS IMPLICIT;
+-- Array casts apply on assignment (INSERT, UPDATE) and when written out, never
+-- silently inside expressions, where they would make operators ambiguous.
+CREATE CAST (integer[] AS pqvector) WITH FUNCTION array_to_pqvector(integer[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (real[] AS pqvector) WITH FUNCTION array_to_pqvector(real[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (double precision[] AS pqvector) WITH FUNCTION array_to_pqvector(double precision[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (numeric[] AS pqvector) WITH FUNCTION array_to_pqvector(numeric[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (pqvector AS real[]) WITH FUNCTION pqvector_to_float4(pqvector, integer, boolean) AS ASSIGNMENT;
+
+-- ---------------------------------------------------------------- distances
+
+CREATE FUNCTION l2_distance(pqvector, pqvector) RETURNS float8
+	AS 'MODULE_PATHNAME', 'pqvector_l2_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_l2_squared_distance(pqvector, pqvector) RETURNS float8
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION inner_product(pqvector, pqvector) RETURNS float8
+	AS 'MODULE_PATHNAME', 'pqvector_inner_product' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_negative_inner_product(pqvector, pqvector) RETURNS float8
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION cosine_distance(pqvector, pqvector) RETURNS float8
+	AS 'MODULE_PATHNAME', 'pqvector_cosine_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION l1_distance(pqvector, pqvector) RETURNS float8
+	AS 'MODULE_PATHNAME', 'pqvector_l1_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR <-> (
+	LEFTARG = pqvector, RIGHTARG = pqvector, FUNCTION = l2_distance, COMMUTATOR = '<->'
+);
+CREATE OPERATOR <#> (
+	LEFTARG = pqvector, RIGHTARG = pqvector, FUNCTION = pqvector_negative_inner_product, COMMUTATOR = '<#>'
+);
+CREATE OPERATOR <=> (
+	LEFTARG = pqvector, RIGHTARG = pqvector, FUNCTION = cosine_distance, COMMUTATOR = '<=>'
+);
+CREATE OPERATOR <+> (
+	LEFTARG = pqvector, RIGHTARG = pqvector, FUNCTION = l1_distance, COMMUTATOR = '<+>'
+);
+
+COMMENT ON OPERATOR <->(pqvector, pqvector) IS 'Euclidean (L2) distance';
+COMMENT ON OPERATOR <#>(pqvector, pqvector) IS 'negative inner product';
+COMMENT ON OPERATOR <=>(pqvector, pqvector) IS 'cosine distance';
+COMMENT ON OPERATOR <+>(pqvector, pqvector) IS 'L1 (taxicab) distance';
+
+-- ---------------------------------------------------------------- functions
+
+CREATE FUNCTION vector_dims(pqvector) RETURNS integer
+	AS 'MODULE_PATHNAME', 'pqvector_dims' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vector_norm(pqvector) RETURNS float8
+	AS 'MODULE_PATHNAME', 'pqvector_norm' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION l2_normalize(pqvector) RETURNS pqvector
+	AS 'MODULE_PATHNAME', 'pqvector_l2_normalize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION subvector(pqvector, integer, integer) RETURNS pqvector
+	AS 'MODULE_PATHNAME', 'pqvector_subvector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- ---------------------------------------------------------------- arithmetic
+
+CREATE FUNCTION pqvector_add(pqvector, pqvector) RETURNS pqvector
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_sub(pqvector, pqvector) RETURNS pqvector
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_mul(pqvector, pqvector) RETURNS pqvector
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_concat(pqvector, pqvector) RETURNS pqvector
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- "-" and "||" are not commutative; "+" and "*" are.
+CREATE OPERATOR + (LEFTARG = pqvector, RIGHTARG = pqvector, FUNCTION = pqvector_add, COMMUTATOR = +);
+CREATE OPERATOR - (LEFTARG = pqvector, RIGHTARG = pqvector, FUNCTION = pqvector_sub);
+CREATE OPERATOR * (LEFTARG = pqvector, RIGHTARG = pqvector, FUNCTION = pqvector_mul, COMMUTATOR = *);
+CREATE OPERATOR || (LEFTARG = pqvector, RIGHTARG = pqvector, FUNCTION = pqvector_concat);
+
+-- ---------------------------------------------------------------- comparison
+
+CREATE FUNCTION pqvector_lt(pqvector, pqvector) RETURNS bool
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_le(pqvector, pqvector) RETURNS bool
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_eq(pqvector, pqvector) RETURNS bool
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_ne(pqvector, pqvector) RETURNS bool
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_ge(pqvector, pqvector) RETURNS bool
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_gt(pqvector, pqvector) RETURNS bool
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_cmp(pqvector, pqvector) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_hash(pqvector) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR < (
+	LEFTARG = pqvector, RIGHTARG = pqvector, FUNCTION = pqvector_lt,
+	COMMUTATOR = >, NEGATOR = >=, RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+);
+CREATE OPERATOR <= (
+	LEFTARG = pqvector, RIGHTARG = pqvector, FUNCTION = pqvector_le,
+	COMMUTATOR = >=, NEGATOR = >, RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+);
+CREATE OPERATOR = (
+	LEFTARG = pqvector, RIGHTARG = pqvector, FUNCTION = pqvector_eq,
+	COMMUTATOR = =, NEGATOR = <>, RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES
+);
+CREATE OPERATOR <> (
+	LEFTARG = pqvector, RIGHTARG = pqvector, FUNCTION = pqvector_ne,
+	COMMUTATOR = <>, NEGATOR = =, RESTRICT = neqsel, JOIN = neqjoinsel
+);
+CREATE OPERATOR >= (
+	LEFTARG = pqvector, RIGHTARG = pqvector, FUNCTION = pqvector_ge,
+	COMMUTATOR = <=, NEGATOR = <, RESTRICT = scalargesel, JOIN = scalargejoinsel
+);
+CREATE OPERATOR > (
+	LEFTARG = pqvector, RIGHTARG = pqvector, FUNCTION = pqvector_gt,
+	COMMUTATOR = <, NEGATOR = <=, RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+);
+
+CREATE OPERATOR CLASS pqvector_ops DEFAULT FOR TYPE pqvector USING btree AS
+	OPERATOR 1 <,
+	OPERATOR 2 <=,
+	OPERATOR 3 =,
+	OPERATOR 4 >=,
+	OPERATOR 5 >,
+	FUNCTION 1 pqvector_cmp(pqvector, pqvector);
+
+CREATE OPERATOR CLASS pqvector_ops DEFAULT FOR TYPE pqvector USING hash AS
+	OPERATOR 1 =,
+	FUNCTION 1 pqvector_hash(pqvector);
+
+-- ---------------------------------------------------------------- aggregates
+
+CREATE FUNCTION pqvector_accum(double precision[], pqvector) RETURNS double precision[]
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_combine(double precision[], double precision[]) RETURNS double precision[]
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_avg(double precision[]) RETURNS pqvector
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pqvector_sum(double precision[]) RETURNS pqvector
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Both sum in double precision and round to float4 once, at the end.
+-- No rows (or only NULLs) give NULL, as for numbers.
+CREATE AGGREGATE avg(pqvector) (
+	SFUNC = pqvector_accum,
+	STYPE = double precision[],
+	FINALFUNC = pqvector_avg,
+	COMBINEFUNC = pqvector_combine,
+	INITCOND = '{0}',
+	PARALLEL = SAFE
+);
+
+CREATE AGGREGATE sum(pqvector) (
+	SFUNC = pqvector_accum,
+	STYPE = double precision[],
+	FINALFUNC = pqvector_sum,
+	COMBINEFUNC = pqvector_combine,
+	INITCOND = '{0}',
+	PARALLEL = SAFE
+);
