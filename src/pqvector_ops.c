@@ -170,63 +170,55 @@ pqvector_subvector(PG_FUNCTION_ARGS)
 
 /* ---------------- element-wise arithmetic ---------------- */
 
-PG_FUNCTION_INFO_V1(pqvector_add);
-Datum
-pqvector_add(PG_FUNCTION_ARGS)
+typedef enum
 {
-	PqVector   *a = PG_GETARG_PQVECTOR_P(0);
-	PqVector   *b = PG_GETARG_PQVECTOR_P(1);
+	OP_ADD,
+	OP_SUB,
+	OP_MUL
+} ElementOp;
+
+/* a op b element by element; a result out of float4 range is an error */
+static PqVector *
+elementwise(PqVector *a, PqVector *b, ElementOp op)
+{
 	PqVector   *result;
 
 	pqvector_check_same_dims(a, b);
 	result = pqvector_new(a->dim);
 	for (int i = 0; i < a->dim; i++)
 	{
-		result->x[i] = a->x[i] + b->x[i];
-		if (unlikely(isinf(result->x[i])))
+		float		x = a->x[i];
+		float		y = b->x[i];
+		float		r = op == OP_ADD ? x + y : op == OP_SUB ? x - y : x * y;
+
+		if (unlikely(isinf(r)))
 			float_overflow_error();
+		if (unlikely(op == OP_MUL && r == 0.0f && x != 0.0f && y != 0.0f))
+			float_underflow_error();
+		result->x[i] = r;
 	}
-	PG_RETURN_PQVECTOR_P(result);
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(pqvector_add);
+Datum
+pqvector_add(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_PQVECTOR_P(elementwise(PG_GETARG_PQVECTOR_P(0), PG_GETARG_PQVECTOR_P(1), OP_ADD));
 }
 
 PG_FUNCTION_INFO_V1(pqvector_sub);
 Datum
 pqvector_sub(PG_FUNCTION_ARGS)
 {
-	PqVector   *a = PG_GETARG_PQVECTOR_P(0);
-	PqVector   *b = PG_GETARG_PQVECTOR_P(1);
-	PqVector   *result;
-
-	pqvector_check_same_dims(a, b);
-	result = pqvector_new(a->dim);
-	for (int i = 0; i < a->dim; i++)
-	{
-		result->x[i] = a->x[i] - b->x[i];
-		if (unlikely(isinf(result->x[i])))
-			float_overflow_error();
-	}
-	PG_RETURN_PQVECTOR_P(result);
+	PG_RETURN_PQVECTOR_P(elementwise(PG_GETARG_PQVECTOR_P(0), PG_GETARG_PQVECTOR_P(1), OP_SUB));
 }
 
 PG_FUNCTION_INFO_V1(pqvector_mul);
 Datum
 pqvector_mul(PG_FUNCTION_ARGS)
 {
-	PqVector   *a = PG_GETARG_PQVECTOR_P(0);
-	PqVector   *b = PG_GETARG_PQVECTOR_P(1);
-	PqVector   *result;
-
-	pqvector_check_same_dims(a, b);
-	result = pqvector_new(a->dim);
-	for (int i = 0; i < a->dim; i++)
-	{
-		result->x[i] = a->x[i] * b->x[i];
-		if (unlikely(isinf(result->x[i])))
-			float_overflow_error();
-		if (unlikely(result->x[i] == 0.0f && a->x[i] != 0.0f && b->x[i] != 0.0f))
-			float_underflow_error();
-	}
-	PG_RETURN_PQVECTOR_P(result);
+	PG_RETURN_PQVECTOR_P(elementwise(PG_GETARG_PQVECTOR_P(0), PG_GETARG_PQVECTOR_P(1), OP_MUL));
 }
 
 PG_FUNCTION_INFO_V1(pqvector_concat);
