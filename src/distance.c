@@ -118,12 +118,36 @@ cosine_parts_portable(const float *a, const float *b, int n,
 	*norm_b = sum_lanes(nb) + tb;
 }
 
+/* Row by row; the inner loop has no reduction, so compilers vectorize it. */
+static void
+dot_block_portable(const float *x, int n, int ldx, const float *ct, int k, int ldc,
+				   int d, float *out, int ldo)
+{
+	for (int i = 0; i < n; i++)
+	{
+		float	   *restrict o = out + (size_t) i * ldo;
+		const float *xi = x + (size_t) i * ldx;
+
+		for (int j = 0; j < k; j++)
+			o[j] = 0.0f;
+		for (int l = 0; l < d; l++)
+		{
+			const float *restrict c = ct + (size_t) l * ldc;
+			float		xv = xi[l];
+
+			for (int j = 0; j < k; j++)
+				o[j] += xv * c[j];
+		}
+	}
+}
+
 static const VqpqDistanceKernels portable_kernels = {
 	"portable",
 	l2_squared_portable,
 	inner_product_portable,
 	l1_portable,
 	cosine_parts_portable,
+	dot_block_portable,
 };
 
 #ifdef VQPQ_X86_DISPATCH
@@ -290,12 +314,78 @@ cosine_parts_avx2(const float *a, const float *b, int n,
 	*norm_b = hsum256(_mm256_add_ps(b0, b1));
 }
 
+/*
+ * Tiles of up to 4 rows x 16 columns held in 8 registers: each step loads two
+ * column vectors once and uses them for four rows, so the loop runs on FMAs,
+ * not loads.  Column tails use masked loads and stores.
+ */
+#define DOT_TILE_ROWS 4
+
+AVX2 static void
+dot_block_avx2(const float *x, int n, int ldx, const float *ct, int k, int ldc,
+			   int d, float *out, int ldo)
+{
+	for (int i = 0; i < n; i += DOT_TILE_ROWS)
+	{
+		int			rows = n - i < DOT_TILE_ROWS ? n - i : DOT_TILE_ROWS;
+		const float *x0 = x + (size_t) i * ldx;
+		const float *x1 = x0 + (rows > 1 ? ldx : 0);
+		const float *x2 = x0 + (rows > 2 ? 2 * (size_t) ldx : 0);
+		const float *x3 = x0 + (rows > 3 ? 3 * (size_t) ldx : 0);
+
+		for (int j = 0; j < k; j += 16)
+		{
+			int			cols = k - j < 16 ? k - j : 16;
+			__m256i		m0 = tail_mask256(cols < 8 ? cols : 8);
+			__m256i		m1 = tail_mask256(cols > 8 ? cols - 8 : 0);
+			__m256		a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(),
+						a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps(),
+						a20 = _mm256_setzero_ps(), a21 = _mm256_setzero_ps(),
+						a30 = _mm256_setzero_ps(), a31 = _mm256_setzero_ps();
+			const float *c = ct + j;
+
+			for (int l = 0; l < d; l++, c += ldc)
+			{
+				__m256		c0 = cols >= 8 ? _mm256_loadu_ps(c) : _mm256_maskload_ps(c, m0);
+				__m256		c1 = cols >= 16 ? _mm256_loadu_ps(c + 8) : _mm256_maskload_ps(c + 8, m1);
+				__m256		v;
+
+				v = _mm256_broadcast_ss(x0 + l);
+				a00 = _mm256_fmadd_ps(v, c0, a00);
+				a01 = _mm256_fmadd_ps(v, c1, a01);
+				v = _mm256_broadcast_ss(x1 + l);
+				a10 = _mm256_fmadd_ps(v, c0, a10);
+				a11 = _mm256_fmadd_ps(v, c1, a11);
+				v = _mm256_broadcast_ss(x2 + l);
+				a20 = _mm256_fmadd_ps(v, c0, a20);
+				a21 = _mm256_fmadd_ps(v, c1, a21);
+				v = _mm256_broadcast_ss(x3 + l);
+				a30 = _mm256_fmadd_ps(v, c0, a30);
+				a31 = _mm256_fmadd_ps(v, c1, a31);
+			}
+
+			{
+				__m256		acc[DOT_TILE_ROWS][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+
+				for (int r = 0; r < rows; r++)
+				{
+					float	   *o = out + (size_t) (i + r) * ldo + j;
+
+					_mm256_maskstore_ps(o, m0, acc[r][0]);
+					_mm256_maskstore_ps(o + 8, m1, acc[r][1]);
+				}
+			}
+		}
+	}
+}
+
 static const VqpqDistanceKernels avx2_kernels = {
 	"avx2",
 	l2_squared_avx2,
 	inner_product_avx2,
 	l1_avx2,
 	cosine_parts_avx2,
+	dot_block_avx2,
 };
 
 /* ---------------- AVX-512F: 4 x 16 lanes, masked tails ---------------- */
@@ -442,12 +532,72 @@ cosine_parts_avx512(const float *a, const float *b, int n,
 	*norm_b = _mm512_reduce_add_ps(_mm512_add_ps(b0, b1));
 }
 
+/* As dot_block_avx2, with tiles of 4 rows x 32 columns. */
+AVX512 static void
+dot_block_avx512(const float *x, int n, int ldx, const float *ct, int k, int ldc,
+				 int d, float *out, int ldo)
+{
+	for (int i = 0; i < n; i += DOT_TILE_ROWS)
+	{
+		int			rows = n - i < DOT_TILE_ROWS ? n - i : DOT_TILE_ROWS;
+		const float *x0 = x + (size_t) i * ldx;
+		const float *x1 = x0 + (rows > 1 ? ldx : 0);
+		const float *x2 = x0 + (rows > 2 ? 2 * (size_t) ldx : 0);
+		const float *x3 = x0 + (rows > 3 ? 3 * (size_t) ldx : 0);
+
+		for (int j = 0; j < k; j += 32)
+		{
+			int			cols = k - j < 32 ? k - j : 32;
+			__mmask16	m0 = cols >= 16 ? (__mmask16) 0xffff : tail_mask512(cols);
+			__mmask16	m1 = cols >= 32 ? (__mmask16) 0xffff : cols > 16 ? tail_mask512(cols - 16) : 0;
+			__m512		a00 = _mm512_setzero_ps(), a01 = _mm512_setzero_ps(),
+						a10 = _mm512_setzero_ps(), a11 = _mm512_setzero_ps(),
+						a20 = _mm512_setzero_ps(), a21 = _mm512_setzero_ps(),
+						a30 = _mm512_setzero_ps(), a31 = _mm512_setzero_ps();
+			const float *c = ct + j;
+
+			for (int l = 0; l < d; l++, c += ldc)
+			{
+				__m512		c0 = _mm512_maskz_loadu_ps(m0, c);
+				__m512		c1 = _mm512_maskz_loadu_ps(m1, c + 16);
+				__m512		v;
+
+				v = _mm512_set1_ps(x0[l]);
+				a00 = _mm512_fmadd_ps(v, c0, a00);
+				a01 = _mm512_fmadd_ps(v, c1, a01);
+				v = _mm512_set1_ps(x1[l]);
+				a10 = _mm512_fmadd_ps(v, c0, a10);
+				a11 = _mm512_fmadd_ps(v, c1, a11);
+				v = _mm512_set1_ps(x2[l]);
+				a20 = _mm512_fmadd_ps(v, c0, a20);
+				a21 = _mm512_fmadd_ps(v, c1, a21);
+				v = _mm512_set1_ps(x3[l]);
+				a30 = _mm512_fmadd_ps(v, c0, a30);
+				a31 = _mm512_fmadd_ps(v, c1, a31);
+			}
+
+			{
+				__m512		acc[DOT_TILE_ROWS][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+
+				for (int r = 0; r < rows; r++)
+				{
+					float	   *o = out + (size_t) (i + r) * ldo + j;
+
+					_mm512_mask_storeu_ps(o, m0, acc[r][0]);
+					_mm512_mask_storeu_ps(o + 16, m1, acc[r][1]);
+				}
+			}
+		}
+	}
+}
+
 static const VqpqDistanceKernels avx512_kernels = {
 	"avx512",
 	l2_squared_avx512,
 	inner_product_avx512,
 	l1_avx512,
 	cosine_parts_avx512,
+	dot_block_avx512,
 };
 
 /*
@@ -475,6 +625,7 @@ VqpqDistanceKernels vqpq_kernels = {
 	inner_product_portable,
 	l1_portable,
 	cosine_parts_portable,
+	dot_block_portable,
 };
 
 int

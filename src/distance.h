@@ -25,6 +25,17 @@ typedef struct VqpqDistanceKernels
 	/* dot product and both squared norms in one pass, for cosine */
 	void		(*cosine_parts) (const float *a, const float *b, int n,
 								 float *dot, float *norm_a, float *norm_b);
+
+	/*
+	 * Block of inner products, the building block of k-means, PQ encoding and
+	 * lookup tables: out[i * ldo + j] = sum_l x[i * ldx + l] * ct[l * ldc + j]
+	 * for i < n, j < k, l < d.  x holds n rows; ct holds k columns stored
+	 * column by column ("transposed" centroids), so each step reads k
+	 * contiguous floats.
+	 */
+	void		(*dot_block) (const float *x, int n, int ldx,
+							  const float *ct, int k, int ldc, int d,
+							  float *out, int ldo);
 } VqpqDistanceKernels;
 
 /* The kernels in use; valid after vqpq_distance_init(). */

@@ -121,6 +121,73 @@ main(void)
 		}
 	}
 
+	/* dot_block: every tile shape and tail, with padded strides */
+	{
+		static const int ns[] = {1, 2, 3, 4, 5, 7, 13};
+		static const int ks[] = {1, 5, 8, 15, 16, 17, 31, 32, 33, 100, 256};
+		static const int ds[] = {1, 3, 8, 16, 17, 100};
+		float	   *x = malloc(sizeof(float) * 13 * 103);
+		float	   *ct = malloc(sizeof(float) * 100 * 261);
+		float	   *out = malloc(sizeof(float) * 13 * 258);
+
+		for (int i = 0; i < 13 * 103; i++)
+			x[i] = rand_float();
+		for (int i = 0; i < 100 * 261; i++)
+			ct[i] = rand_float();
+
+		for (size_t a = 0; a < sizeof(ns) / sizeof(ns[0]); a++)
+			for (size_t b = 0; b < sizeof(ks) / sizeof(ks[0]); b++)
+				for (size_t c = 0; c < sizeof(ds) / sizeof(ds[0]); c++)
+				{
+					int			n = ns[a],
+								k = ks[b],
+								d = ds[c];
+					int			ldx = d + 3,
+								ldc = k + 5,
+								ldo = k + 2;
+
+					for (int v = 0; v < nvariants; v++)
+					{
+						int			bad = 0;
+
+						/* sentinels past each row's k columns must survive */
+						for (int i = 0; i < n * ldo; i++)
+							out[i] = 12345.0f;
+						variants[v]->dot_block(x, n, ldx, ct, k, ldc, d, out, ldo);
+						for (int i = 0; i < n; i++)
+						{
+							for (int j = 0; j < k; j++)
+							{
+								double		want = 0,
+											scale = 0;
+
+								for (int l = 0; l < d; l++)
+								{
+									want += (double) x[i * ldx + l] * ct[l * ldc + j];
+									scale += fabs((double) x[i * ldx + l] * ct[l * ldc + j]);
+								}
+								if (fabs(out[i * ldo + j] - want) > 1e-5 * (scale + 1e-6))
+									bad++;
+							}
+							for (int j = k; j < ldo; j++)
+								if (out[i * ldo + j] != 12345.0f)
+									bad++;
+						}
+						if (bad == 0)
+							passed++;
+						else
+						{
+							failed++;
+							printf("FAIL %s dot_block n=%d k=%d d=%d: %d wrong values\n",
+								   variants[v]->name, n, k, d, bad);
+						}
+					}
+				}
+		free(x);
+		free(ct);
+		free(out);
+	}
+
 	/* exact small integers must come out exact in every variant */
 	for (int v = 0; v < nvariants; v++)
 	{
