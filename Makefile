@@ -18,14 +18,16 @@ OBJS = \
 	src/distance.o \
 	src/pqvector.o \
 	src/pqvector_ops.o \
-	src/pqvector_agg.o
+	src/pqvector_agg.o \
+	src/kmeans.o \
+	src/pq.o
 
 DATA = vqpq--$(EXTVERSION).sql
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
-EXTRA_CLEAN = test/unit/test_distance bench/distance_bench tmp_check
+EXTRA_CLEAN = test/unit/test_distance test/unit/test_quantizers bench/distance_bench tmp_check
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -37,13 +39,17 @@ KERNEL_CFLAGS = -O2 -g -Wall -Wextra $(COPT) -Isrc
 test/unit/test_distance: test/unit/test_distance.c src/distance.c src/distance.h
 	$(CC) $(KERNEL_CFLAGS) -o $@ test/unit/test_distance.c src/distance.c -lm
 
+QUANTIZER_SOURCES = src/distance.c src/kmeans.c src/pq.c
+test/unit/test_quantizers: test/unit/test_quantizers.c $(QUANTIZER_SOURCES) src/distance.h src/kmeans.h src/pq.h
+	$(CC) $(KERNEL_CFLAGS) -o $@ test/unit/test_quantizers.c $(QUANTIZER_SOURCES) -lm
+
 bench/distance_bench: bench/distance_bench.c src/distance.c src/distance.h
 	$(CC) $(KERNEL_CFLAGS) -o $@ bench/distance_bench.c src/distance.c -lm
 
 .PHONY: unitcheck bench-distance pgtap_installcheck prove_installcheck
 
-unitcheck: test/unit/test_distance
-	test/unit/test_distance
+unitcheck: test/unit/test_distance test/unit/test_quantizers
+	@test/unit/test_distance && test/unit/test_quantizers
 
 bench-distance: bench/distance_bench
 	bench/distance_bench

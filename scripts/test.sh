@@ -42,9 +42,9 @@ run_suite() {
 count_suite() {
 	local name=$1 f="$LOGS/$1.log" p=0 n=0 bad=0
 	case $name in
-		unit)
-			p=$(sed -n -E 's/^([0-9]+) passed, ([0-9]+) failed$/\1/p' "$f" | tail -1)
-			bad=$(sed -n -E 's/^([0-9]+) passed, ([0-9]+) failed$/\2/p' "$f" | tail -1) ;;
+		unit)	# one "N passed, N failed" line per unit-test program
+			p=$(sed -n -E 's/^([0-9]+) passed, ([0-9]+) failed$/\1/p' "$f" | awk '{s += $1} END {print s + 0}')
+			bad=$(sed -n -E 's/^([0-9]+) passed, ([0-9]+) failed$/\2/p' "$f" | awk '{s += $1} END {print s + 0}') ;;
 		regress)
 			n=$(grep -c -E '^(ok|not ok) ' "$f" || true)
 			bad=$(grep -c -E '^not ok ' "$f" || true)

@@ -1,0 +1,75 @@
+/*
+ * pq.h
+ *		Product quantizer: training, encoding, lookup tables and ADC scoring,
+ *		on plain float arrays (no Postgres dependency).
+ *
+ * A d-dimensional vector is cut into m sub-vectors (uneven splits allowed:
+ * the first d % m sub-spaces get one extra dimension), and each sub-vector
+ * is replaced by the index of its nearest of ksub = 2^nbits sub-centroids.
+ * A code is m sub-codes, one byte each for nbits = 8, two per byte (low
+ * nibble first) for nbits = 4.
+ */
+#ifndef VQPQ_PQ_H
+#define VQPQ_PQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kmeans.h"
+
+#define VQPQ_PQ_MAX_M 4096
+
+typedef struct VqpqPq
+{
+	int			dims;
+	int			m;
+	int			nbits;			/* 4 or 8 */
+	int			ksub;			/* 1 << nbits */
+	int			code_size;		/* bytes per code */
+	int			max_dsub;		/* largest sub-space */
+	int		   *offset;			/* m + 1 sub-space boundaries */
+	/*
+	 * Sub-space j's sub-centroids start at ksub * offset[j]: ksub rows of
+	 * dsub_j floats (codebook), and the same transposed, dsub_j rows of ksub
+	 * floats (codebook_t, for dot_block).  norms[j * ksub + c] = ||C_jc||^2.
+	 */
+	float	   *codebook;		/* ksub * dims */
+	float	   *codebook_t;		/* ksub * dims */
+	float	   *norms;			/* m * ksub */
+} VqpqPq;
+
+/* Sizes of the arrays a VqpqPq points to, so callers can carve one block. */
+extern size_t vqpq_pq_arrays_size(int dims, int m, int nbits);
+/* Set up pq's fields and point its arrays into memory (from the size above). */
+extern void vqpq_pq_init(VqpqPq *pq, int dims, int m, int nbits, void *memory);
+
+/* Scratch needed by vqpq_pq_train for n training rows. */
+extern size_t vqpq_pq_train_workspace_size(const VqpqPq *pq, int n);
+/* Train the codebooks on n rows (typically residuals); returns the mean
+ * squared quantization error summed over sub-spaces. */
+extern double vqpq_pq_train(VqpqPq *pq, const float *x, int n, int ldx,
+							const VqpqKmeansParams *params, void *workspace);
+/* Fill codebook_t and norms from codebook (after training or loading). */
+extern void vqpq_pq_prepare(VqpqPq *pq);
+
+/* Scratch (floats) needed by vqpq_pq_encode. */
+#define VQPQ_PQ_ENCODE_SCRATCH(pq) ((size_t) VQPQ_ASSIGN_BLOCK * (pq)->ksub)
+/* Encode n rows into n * code_size bytes. */
+extern void vqpq_pq_encode(const VqpqPq *pq, const float *x, int n, int ldx,
+						   uint8_t *codes, float *scratch);
+/* Rebuild a vector from its code. */
+extern void vqpq_pq_decode(const VqpqPq *pq, const uint8_t *code, float *x);
+
+/*
+ * Lookup tables, m * ksub floats.  L2: lut[j][c] = ||r_j - C_jc||^2 for a
+ * query residual r, so that ||r - decode(code)||^2 = sum_j lut[j][code_j].
+ * Inner product: lut[j][c] = -<q_j, C_jc>.
+ */
+extern void vqpq_pq_lut_l2(const VqpqPq *pq, const float *r, float *lut);
+extern void vqpq_pq_lut_ip(const VqpqPq *pq, const float *q, float *lut);
+
+/* ADC: out[i] = base + sum_j lut[j][code_j] for n codes stride bytes apart. */
+extern void vqpq_pq_adc(const VqpqPq *pq, const float *lut, float base,
+						const uint8_t *codes, int n, size_t stride, float *out);
+
+#endif							/* VQPQ_PQ_H */
