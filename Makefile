@@ -20,7 +20,14 @@ OBJS = \
 	src/pqvector_ops.o \
 	src/pqvector_agg.o \
 	src/kmeans.o \
-	src/pq.o
+	src/pq.o \
+	src/ivfpq.o \
+	src/ivfpq_build.o \
+	src/ivfpq_cache.o \
+	src/ivfpq_insert.o \
+	src/ivfpq_pages.o \
+	src/ivfpq_scan.o \
+	src/ivfpq_vacuum.o
 
 DATA = vqpq--$(EXTVERSION).sql
 

@@ -1,4 +1,5 @@
--- vqpq 0.1.0: the pqvector type, its operators, functions, casts and aggregates.
+-- vqpq 0.1.0: the pqvector type, its operators, functions, casts and aggregates,
+-- and the ivfpq index access method.
 
 \echo Use "CREATE EXTENSION vqpq" to load this file. \quit
 
@@ -203,3 +204,28 @@ CREATE AGGREGATE sum(pqvector) (
 	INITCOND = '{0}',
 	PARALLEL = SAFE
 );
+
+-- ---------------------------------------------------------------- ivfpq index
+
+CREATE FUNCTION ivfpqhandler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE ACCESS METHOD ivfpq TYPE INDEX HANDLER ivfpqhandler;
+COMMENT ON ACCESS METHOD ivfpq IS 'IVF-PQ: inverted lists of product-quantized codes, for ORDER BY distance LIMIT k';
+
+-- Support function 1 tells the index its metric.
+CREATE FUNCTION ivfpq_l2_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ivfpq_ip_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ivfpq_cosine_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR CLASS pqvector_l2_ops DEFAULT FOR TYPE pqvector USING ivfpq AS
+	OPERATOR 1 <-> (pqvector, pqvector) FOR ORDER BY float_ops,
+	FUNCTION 1 ivfpq_l2_support(internal);
+CREATE OPERATOR CLASS pqvector_ip_ops FOR TYPE pqvector USING ivfpq AS
+	OPERATOR 1 <#> (pqvector, pqvector) FOR ORDER BY float_ops,
+	FUNCTION 1 ivfpq_ip_support(internal);
+CREATE OPERATOR CLASS pqvector_cosine_ops FOR TYPE pqvector USING ivfpq AS
+	OPERATOR 1 <=> (pqvector, pqvector) FOR ORDER BY float_ops,
+	FUNCTION 1 ivfpq_cosine_support(internal);

@@ -141,6 +141,26 @@ dot_block_portable(const float *x, int n, int ldx, const float *ct, int k, int l
 	}
 }
 
+static int
+argmin_expanded_portable(const float *dots, const float *norms, int k, float *value)
+{
+	int			best = 0;
+	float		best_value = norms[0] - 2.0f * dots[0];
+
+	for (int j = 1; j < k; j++)
+	{
+		float		v = norms[j] - 2.0f * dots[j];
+
+		if (v < best_value)
+		{
+			best_value = v;
+			best = j;
+		}
+	}
+	*value = best_value;
+	return best;
+}
+
 static const VqpqDistanceKernels portable_kernels = {
 	"portable",
 	l2_squared_portable,
@@ -148,6 +168,7 @@ static const VqpqDistanceKernels portable_kernels = {
 	l1_portable,
 	cosine_parts_portable,
 	dot_block_portable,
+	argmin_expanded_portable,
 };
 
 #ifdef VQPQ_X86_DISPATCH
@@ -379,6 +400,56 @@ dot_block_avx2(const float *x, int n, int ldx, const float *ct, int k, int ldc,
 	}
 }
 
+/* Lane j % 8 keeps its first minimum; the lanes are then merged in order. */
+AVX2 static int
+argmin_expanded_avx2(const float *dots, const float *norms, int k, float *value)
+{
+	const __m256 two = _mm256_set1_ps(2.0f);
+	const __m256 inf = _mm256_set1_ps(INFINITY);
+	__m256		best = inf;
+	__m256i		best_idx = _mm256_setzero_si256();
+	__m256i		idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	const __m256i step = _mm256_set1_epi32(8);
+	float		lane_value[8];
+	int			lane_idx[8];
+	int			result = -1;
+	float		result_value = INFINITY;
+
+	for (int j = 0; j < k; j += 8)
+	{
+		__m256		v;
+		__m256		less;
+
+		if (k - j >= 8)
+			v = _mm256_sub_ps(_mm256_loadu_ps(norms + j), _mm256_mul_ps(two, _mm256_loadu_ps(dots + j)));
+		else
+		{
+			__m256i		m = tail_mask256(k - j);
+
+			v = _mm256_sub_ps(_mm256_maskload_ps(norms + j, m), _mm256_mul_ps(two, _mm256_maskload_ps(dots + j, m)));
+			v = _mm256_blendv_ps(inf, v, _mm256_castsi256_ps(m));
+		}
+		less = _mm256_cmp_ps(v, best, _CMP_LT_OQ);
+		best = _mm256_blendv_ps(best, v, less);
+		best_idx = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(best_idx),
+														 _mm256_castsi256_ps(idx), less));
+		idx = _mm256_add_epi32(idx, step);
+	}
+	_mm256_storeu_ps(lane_value, best);
+	_mm256_storeu_si256((__m256i *) lane_idx, best_idx);
+	for (int l = 0; l < 8 && l < k; l++)
+	{
+		if (lane_value[l] < result_value ||
+			(lane_value[l] == result_value && lane_idx[l] < result) || result < 0)
+		{
+			result_value = lane_value[l];
+			result = lane_idx[l];
+		}
+	}
+	*value = result_value;
+	return result;
+}
+
 static const VqpqDistanceKernels avx2_kernels = {
 	"avx2",
 	l2_squared_avx2,
@@ -386,6 +457,7 @@ static const VqpqDistanceKernels avx2_kernels = {
 	l1_avx2,
 	cosine_parts_avx2,
 	dot_block_avx2,
+	argmin_expanded_avx2,
 };
 
 /* ---------------- AVX-512F: 4 x 16 lanes, masked tails ---------------- */
@@ -591,6 +663,34 @@ dot_block_avx512(const float *x, int n, int ldx, const float *ct, int k, int ldc
 	}
 }
 
+AVX512 static int
+argmin_expanded_avx512(const float *dots, const float *norms, int k, float *value)
+{
+	const __m512 two = _mm512_set1_ps(2.0f);
+	__m512		best = _mm512_set1_ps(INFINITY);
+	__m512i		best_idx = _mm512_setzero_si512();
+	__m512i		idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	const __m512i step = _mm512_set1_epi32(16);
+	float		min_value;
+	__mmask16	at_min;
+
+	for (int j = 0; j < k; j += 16)
+	{
+		__mmask16	m = k - j >= 16 ? (__mmask16) 0xffff : tail_mask512(k - j);
+		__m512		v = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, norms + j),
+									  _mm512_mul_ps(two, _mm512_maskz_loadu_ps(m, dots + j)));
+		__mmask16	less = _mm512_mask_cmp_ps_mask(m, v, best, _CMP_LT_OQ);
+
+		best = _mm512_mask_mov_ps(best, less, v);
+		best_idx = _mm512_mask_mov_epi32(best_idx, less, idx);
+		idx = _mm512_add_epi32(idx, step);
+	}
+	min_value = _mm512_reduce_min_ps(best);
+	at_min = _mm512_cmp_ps_mask(best, _mm512_set1_ps(min_value), _CMP_EQ_OQ);
+	*value = min_value;
+	return _mm512_mask_reduce_min_epi32(at_min, best_idx);
+}
+
 static const VqpqDistanceKernels avx512_kernels = {
 	"avx512",
 	l2_squared_avx512,
@@ -598,6 +698,7 @@ static const VqpqDistanceKernels avx512_kernels = {
 	l1_avx512,
 	cosine_parts_avx512,
 	dot_block_avx512,
+	argmin_expanded_avx512,
 };
 
 /*
@@ -626,6 +727,7 @@ VqpqDistanceKernels vqpq_kernels = {
 	l1_portable,
 	cosine_parts_portable,
 	dot_block_portable,
+	argmin_expanded_portable,
 };
 
 int

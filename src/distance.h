@@ -36,6 +36,15 @@ typedef struct VqpqDistanceKernels
 	void		(*dot_block) (const float *x, int n, int ldx,
 							  const float *ct, int k, int ldc, int d,
 							  float *out, int ldo);
+
+	/*
+	 * The j < k minimizing norms[j] - 2 * dots[j] (the nearest centroid, given
+	 * a row's inner products with the centroids and their squared norms), the
+	 * lowest such j on ties; *value gets the minimum.  Every variant computes
+	 * the same values (a multiply and a subtract, never a fused multiply-add),
+	 * so every variant picks the same j.
+	 */
+	int			(*argmin_expanded) (const float *dots, const float *norms, int k, float *value);
 } VqpqDistanceKernels;
 
 /* The kernels in use; valid after vqpq_distance_init(). */

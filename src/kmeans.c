@@ -86,20 +86,9 @@ vqpq_nearest(const float *x, int n, int ldx, int d, const float *ct, int k,
 		vqpq_kernels.dot_block(x + (size_t) i * ldx, rows, ldx, ct, k, k, d, scratch, k);
 		for (int r = 0; r < rows; r++)
 		{
-			const float *dots = scratch + (size_t) r * k;
-			int			best = 0;
-			float		best_value = norms[0] - 2.0f * dots[0];
+			float		best_value;
+			int			best = vqpq_kernels.argmin_expanded(scratch + (size_t) r * k, norms, k, &best_value);
 
-			for (int j = 1; j < k; j++)
-			{
-				float		value = norms[j] - 2.0f * dots[j];
-
-				if (value < best_value)
-				{
-					best_value = value;
-					best = j;
-				}
-			}
 			nearest[i + r] = best;
 			if (distance)
 			{

@@ -40,7 +40,10 @@ INSERT INTO expected_functions VALUES
 	('pqvector_accum', '{double precision[],pqvector}', 'double precision[]'),
 	('pqvector_combine', '{double precision[],double precision[]}', 'double precision[]'),
 	('pqvector_avg', '{double precision[]}', 'pqvector'),
-	('pqvector_sum', '{double precision[]}', 'pqvector');
+	('pqvector_sum', '{double precision[]}', 'pqvector'),
+	('ivfpq_l2_support', '{internal}', 'internal'),
+	('ivfpq_ip_support', '{internal}', 'internal'),
+	('ivfpq_cosine_support', '{internal}', 'internal');
 
 CREATE TEMP TABLE expected_operators (name text, l text, r text, returns text, commutator text, negator text);
 INSERT INTO expected_operators VALUES
@@ -74,6 +77,7 @@ SELECT plan(
 	+ 3 * (SELECT count(*)::int FROM expected_operators)
 	+ 2 * (SELECT count(*)::int FROM expected_casts)
 	+ 8
+	+ 9
 );
 
 -- the type
@@ -134,13 +138,41 @@ SELECT is_aggregate('sum', ARRAY['pqvector'], 'sum(pqvector) is an aggregate');
 SELECT is((SELECT array_agg(DISTINCT p.proparallel::text) FROM pg_proc p
 			WHERE p.prokind = 'a' AND p.proargtypes[0] = 'pqvector'::regtype),
 		  ARRAY['s'], 'avg and sum are parallel safe');
+-- the ivfpq access method and its operator classes
+SELECT has_function('ivfpqhandler', ARRAY['internal'], 'ivfpqhandler(internal) exists');
+SELECT function_returns('ivfpqhandler', ARRAY['internal'], 'index_am_handler', 'ivfpqhandler returns index_am_handler');
+SELECT is((SELECT amtype::text FROM pg_am WHERE amname = 'ivfpq'), 'i', 'ivfpq is an index access method');
+SELECT is((SELECT amhandler::text FROM pg_am WHERE amname = 'ivfpq'), 'ivfpqhandler', 'ivfpq is served by ivfpqhandler');
+SELECT bag_eq(
+	$$SELECT c.opcname::text, c.opcdefault, o.oprname::text, p.amproc::text
+		FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+		JOIN pg_amop ao ON ao.amopfamily = c.opcfamily
+		JOIN pg_operator o ON o.oid = ao.amopopr
+		JOIN pg_amproc p ON p.amprocfamily = c.opcfamily
+	   WHERE a.amname = 'ivfpq'$$,
+	$$VALUES ('pqvector_l2_ops', true, '<->', 'ivfpq_l2_support'),
+			 ('pqvector_ip_ops', false, '<#>', 'ivfpq_ip_support'),
+			 ('pqvector_cosine_ops', false, '<=>', 'ivfpq_cosine_support')$$,
+	'ivfpq opclasses: l2 (default), ip, cosine, each with its operator and metric function');
+SELECT is((SELECT array_agg(DISTINCT ao.amoppurpose::text) FROM pg_amop ao JOIN pg_am a ON a.oid = ao.amopmethod
+			WHERE a.amname = 'ivfpq'), ARRAY['o'], 'ivfpq operators are ORDER BY operators');
+SELECT is((SELECT array_agg(DISTINCT f.opfname::text) FROM pg_amop ao JOIN pg_am a ON a.oid = ao.amopmethod
+			JOIN pg_opfamily f ON f.oid = ao.amopsortfamily WHERE a.amname = 'ivfpq'),
+		  ARRAY['float_ops'], 'ivfpq ORDER BY operators sort with float_ops');
+SELECT is((SELECT count(*)::int FROM pg_amop ao JOIN pg_am a ON a.oid = ao.amopmethod
+			WHERE a.amname = 'ivfpq' AND ao.amoplefttype = 'pqvector'::regtype
+			  AND ao.amoprighttype = 'pqvector'::regtype AND ao.amopstrategy = 1), 3,
+		  'each ivfpq opclass orders by strategy 1 on (pqvector, pqvector)');
+SELECT is((SELECT p.provolatile::text || (CASE WHEN p.proisstrict THEN 't' ELSE 'f' END) FROM pg_proc p WHERE p.proname = 'ivfpqhandler'),
+		  'vf', 'ivfpqhandler is volatile and not strict, as index handlers are');
+
 -- nothing in the extension escapes these checks: its every function is listed above
 SELECT bag_eq(
 	$$SELECT p.proname::text, string_to_array(oidvectortypes(p.proargtypes), ', ') FROM pg_depend d
 		JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
 	   WHERE d.refclassid = 'pg_extension'::regclass AND p.prokind = 'f'
 		 AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'vqpq')$$,
-	$$SELECT name, args FROM expected_functions$$,
+	$$SELECT name, args FROM expected_functions UNION ALL SELECT 'ivfpqhandler', '{internal}'$$,
 	'the extension has exactly the functions listed');
 
 SELECT * FROM finish();

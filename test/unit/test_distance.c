@@ -188,6 +188,41 @@ main(void)
 		free(out);
 	}
 
+	/* argmin_expanded: same index and value as the portable loop, ties included */
+	for (int k = 1; k <= 70; k++)
+	{
+		float		dots[70],
+					norms[70];
+
+		for (int trial = 0; trial < 20; trial++)
+		{
+			float		want_value;
+			int			want;
+
+			for (int j = 0; j < k; j++)
+			{
+				/* small integers make exact ties common */
+				dots[j] = (float) (int) (rand_float() * 4);
+				norms[j] = (float) (int) (rand_float() * 4 + 4);
+			}
+			want = variants[0]->argmin_expanded(dots, norms, k, &want_value);
+			for (int v = 0; v < nvariants; v++)
+			{
+				float		got_value;
+				int			got = variants[v]->argmin_expanded(dots, norms, k, &got_value);
+
+				if (got == want && got_value == want_value)
+					passed++;
+				else
+				{
+					failed++;
+					printf("FAIL %s argmin_expanded k=%d: got %d (%g), want %d (%g)\n",
+						   variants[v]->name, k, got, got_value, want, want_value);
+				}
+			}
+		}
+	}
+
 	/* exact small integers must come out exact in every variant */
 	for (int v = 0; v < nvariants; v++)
 	{

@@ -1,0 +1,71 @@
+-- ivfpq with pqvector_l2_ops (the default): small, deterministic cases.
+SET enable_seqscan = off;
+
+CREATE TABLE t (id int, val pqvector(3));
+INSERT INTO t VALUES (1, '[0,0,0]'), (2, '[1,2,3]'), (3, '[1,1,1]'), (4, NULL);
+-- 3 rows cannot train 256 sub-centroids: the index builds and says so
+CREATE INDEX t_val ON t USING ivfpq (val) WITH (nlist = 1);
+INSERT INTO t VALUES (5, '[1,2,4]');
+
+EXPLAIN (COSTS OFF) SELECT id FROM t ORDER BY val <-> '[3,3,3]' LIMIT 3;
+SELECT id, val <-> '[3,3,3]' AS distance FROM t ORDER BY val <-> '[3,3,3]';
+-- the operator commutes, so the index serves both spellings
+EXPLAIN (COSTS OFF) SELECT id FROM t ORDER BY '[3,3,3]' <-> val LIMIT 3;
+SELECT id FROM t ORDER BY '[3,3,3]' <-> val;
+-- with re-ranking off the order is by quantized distance (exact here: the
+-- codebook holds every training row)
+SET vqpq.rerank = 0;
+SELECT id FROM t ORDER BY val <-> '[3,3,3]';
+RESET vqpq.rerank;
+-- a NULL query returns every indexed row (NULL rows are not indexed)
+SELECT count(*) FROM (SELECT id FROM t ORDER BY val <-> (SELECT NULL::pqvector)) s;
+-- a query of the wrong dimensions is an error
+SELECT id FROM t ORDER BY val <-> '[1,2]' LIMIT 1;
+-- scans without ORDER BY distance never use the index
+EXPLAIN (COSTS OFF) SELECT count(*) FROM t;
+SELECT count(*) FROM t;
+
+-- rescans: a nested loop runs one index scan per outer row
+SELECT t1.id, (SELECT t2.id FROM t t2 ORDER BY t2.val <-> t1.val LIMIT 1) AS nearest
+  FROM t t1 WHERE t1.val IS NOT NULL ORDER BY t1.id;
+SELECT t1.id, n.id AS second_nearest
+  FROM t t1 CROSS JOIN LATERAL (SELECT id FROM t t2 ORDER BY t2.val <-> t1.val LIMIT 1 OFFSET 1) n
+ WHERE t1.val IS NOT NULL ORDER BY t1.id;
+
+-- deleted rows disappear at once (MVCC) and from the index at VACUUM
+DELETE FROM t WHERE id = 2;
+SELECT id FROM t ORDER BY val <-> '[1,2,3]';
+VACUUM t;
+SELECT id FROM t ORDER BY val <-> '[1,2,3]';
+
+-- TRUNCATE rebuilds the index on no rows: it still answers, exactly
+TRUNCATE t;
+SELECT id FROM t ORDER BY val <-> '[3,3,3]';
+INSERT INTO t VALUES (6, '[5,5,5]'), (7, '[3,3,2]'), (8, '[0,0,1]');
+SELECT id, val <-> '[3,3,3]' AS distance FROM t ORDER BY val <-> '[3,3,3]';
+SELECT id FROM t ORDER BY val <-> '[3,3,3]' LIMIT 1;
+-- REINDEX once there is data trains a quantizer
+REINDEX INDEX t_val;
+SELECT id FROM t ORDER BY val <-> '[3,3,3]';
+
+-- index scans show in the statistics views
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan > 0 AS scanned FROM pg_stat_user_indexes WHERE indexrelname = 't_val';
+DROP TABLE t;
+
+-- an empty table: the index builds, says what to do, and works once rows arrive
+CREATE TABLE e (id int, val pqvector(2));
+CREATE INDEX ON e USING ivfpq (val);
+INSERT INTO e SELECT i, ARRAY[i, -i]::real[] FROM generate_series(1, 50) i;
+SELECT id FROM e ORDER BY val <-> '[10,-10]' LIMIT 3;
+DROP TABLE e;
+
+-- unlogged tables get an init fork, so the index survives a restart empty
+CREATE UNLOGGED TABLE u (val pqvector(3));
+INSERT INTO u VALUES ('[0,0,0]'), ('[1,2,3]'), ('[1,1,1]');
+CREATE INDEX ON u USING ivfpq (val) WITH (nlist = 1);
+SELECT val FROM u ORDER BY val <-> '[3,3,3]';
+SELECT pg_relation_size(indexrelid, 'init') > 0 AS has_init_fork
+  FROM pg_index WHERE indrelid = 'u'::regclass;
+DROP TABLE u;
+RESET enable_seqscan;

@@ -1,0 +1,328 @@
+/*
+ * ivfpq.c
+ *		The ivfpq access method: handler, options, settings, cost estimate,
+ *		and the vector preparation and encoding shared by build and insert.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/reloptions.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+#include "optimizer/optimizer.h"
+#include "utils/float.h"
+#include "utils/guc.h"
+#include "utils/rel.h"
+#include "utils/selfuncs.h"
+
+#include "distance.h"
+#include "ivfpq.h"
+#include "kmeans.h"
+#include "pqvector.h"
+
+int			ivfpq_nprobe = 10;
+int			ivfpq_rerank = 100;
+
+static relopt_kind ivfpq_relopt_kind;
+
+void
+ivfpq_init(void)
+{
+	ivfpq_relopt_kind = add_reloption_kind();
+	add_int_reloption(ivfpq_relopt_kind, "nlist",
+					  "Number of inverted lists (0 = about the square root of the row count)",
+					  0, 0, IVFPQ_MAX_NLIST, AccessExclusiveLock);
+	add_int_reloption(ivfpq_relopt_kind, "m",
+					  "Number of sub-quantizers, i.e. code bytes per row at nbits = 8 (0 = dimensions / 8)",
+					  0, 0, IVFPQ_MAX_M, AccessExclusiveLock);
+	add_int_reloption(ivfpq_relopt_kind, "nbits",
+					  "Bits per sub-quantizer code: 4 or 8",
+					  8, 4, 8, AccessExclusiveLock);
+
+	DefineCustomIntVariable("vqpq.nprobe",
+							"Number of inverted lists an ivfpq index scan probes.",
+							"More lists find more of the true neighbours, and take longer.",
+							&ivfpq_nprobe, 10, 1, IVFPQ_MAX_NLIST,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vqpq.rerank",
+							"Number of best candidates an ivfpq index scan re-scores with exact distances.",
+							"Rows come back in exact distance order within this many candidates; "
+							"0 returns them in approximate (quantized) order without reading the table.",
+							&ivfpq_rerank, 100, 0, 100000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("vqpq");
+#else
+	EmitWarningsOnPlaceholders("vqpq");
+#endif
+}
+
+/* ---------------------------------------------------------------- metric */
+
+/*
+ * Each operator class names its metric through support function 1, a C
+ * function returning the IvfpqMetric as an integer.
+ */
+#define METRIC_SUPPORT_FUNCTION(name, metric) \
+PG_FUNCTION_INFO_V1(name); \
+Datum \
+name(PG_FUNCTION_ARGS) \
+{ \
+	PG_RETURN_INT32(metric); \
+}
+
+METRIC_SUPPORT_FUNCTION(ivfpq_l2_support, IVFPQ_METRIC_L2)
+METRIC_SUPPORT_FUNCTION(ivfpq_ip_support, IVFPQ_METRIC_IP)
+METRIC_SUPPORT_FUNCTION(ivfpq_cosine_support, IVFPQ_METRIC_COSINE)
+
+IvfpqMetric
+ivfpq_index_metric(Relation index)
+{
+	FmgrInfo   *proc = index_getprocinfo(index, 1, IVFPQ_METRIC_PROC);
+	int32		metric = DatumGetInt32(FunctionCall1(proc, (Datum) 0));
+
+	if (metric < IVFPQ_METRIC_L2 || metric > IVFPQ_METRIC_COSINE)
+		elog(ERROR, "ivfpq operator class support function 1 returned unknown metric %d", metric);
+	return (IvfpqMetric) metric;
+}
+
+/* The declared dimensions of the indexed column (pqvector(n)). */
+int
+ivfpq_index_dims(Relation index)
+{
+	int32		typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+
+	if (typmod < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
+				 errmsg("column does not have dimensions"),
+				 errhint("Index a column declared as pqvector(n), or an expression cast to pqvector(n).")));
+	return typmod;
+}
+
+/*
+ * Copy an indexed value into out (dims floats), normalized for cosine.
+ * Returns false for a zero vector under cosine (it has no direction; it is
+ * indexed as the zero vector, and its exact distance is NaN).
+ */
+bool
+ivfpq_prepare_vector(IvfpqMetric metric, int dims, Datum value, float *out)
+{
+	PqVector   *v = DatumGetPqVectorP(value);
+
+	if (v->dim != dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions for the ivfpq index, not %d", dims, v->dim)));
+	memcpy(out, v->x, sizeof(float) * dims);
+	if ((Pointer) v != DatumGetPointer(value))
+		pfree(v);
+
+	if (metric == IVFPQ_METRIC_COSINE)
+	{
+		double		norm = sqrt((double) vqpq_kernels.inner_product(out, out, dims));
+
+		if (norm == 0.0)
+			return false;
+		for (int i = 0; i < dims; i++)
+			out[i] = (float) (out[i] / norm);
+	}
+	return true;
+}
+
+/* Scratch for ivfpq_assign_and_encode of up to rows vectors at a time. */
+Size
+ivfpq_encode_scratch_size(int rows, int nlist, const VqpqPq *pq)
+{
+	Size		k = Max((Size) nlist, (Size) pq->ksub);
+
+	return mul_size(mul_size(Min(rows, VQPQ_ASSIGN_BLOCK), k), sizeof(float));
+}
+
+/*
+ * Assign n prepared vectors to their nearest lists and PQ-encode their
+ * residuals (vectors are overwritten with the residuals).
+ */
+void
+ivfpq_assign_and_encode(const IvfpqQuantizer *q, float *vectors, int n,
+						int32 *lists, uint8 *codes, float *scratch)
+{
+	int			dims = q->meta.dims;
+
+	if (!q->meta.trained)
+	{
+		memset(lists, 0, sizeof(int32) * n);
+		memset(codes, 0, (Size) n * q->meta.code_size);
+		return;
+	}
+	vqpq_nearest(vectors, n, dims, dims, q->centroids_t, q->meta.nlist,
+				 q->centroid_norms, lists, NULL, scratch);
+	for (int i = 0; i < n; i++)
+	{
+		float	   *v = vectors + (Size) i * dims;
+		const float *c = q->centroids + (Size) lists[i] * dims;
+
+		for (int l = 0; l < dims; l++)
+			v[l] -= c[l];
+	}
+	vqpq_pq_encode(&q->pq, vectors, n, dims, codes, scratch);
+}
+
+/* ---------------------------------------------------------------- options */
+
+static bytea *
+ivfpq_options(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt tab[] = {
+		{"nlist", RELOPT_TYPE_INT, offsetof(IvfpqOptions, nlist)},
+		{"m", RELOPT_TYPE_INT, offsetof(IvfpqOptions, m)},
+		{"nbits", RELOPT_TYPE_INT, offsetof(IvfpqOptions, nbits)},
+	};
+	IvfpqOptions *opts = (IvfpqOptions *) build_reloptions(reloptions, validate,
+														   ivfpq_relopt_kind,
+														   sizeof(IvfpqOptions),
+														   tab, lengthof(tab));
+
+	if (validate && opts != NULL && opts->nbits != 4 && opts->nbits != 8)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for ivfpq option \"nbits\": %d", opts->nbits),
+				 errdetail("Valid values are 4 and 8.")));
+	return (bytea *) opts;
+}
+
+/* ---------------------------------------------------------------- planner */
+
+static void
+ivfpq_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+				   Cost *indexStartupCost, Cost *indexTotalCost,
+				   Selectivity *indexSelectivity, double *indexCorrelation,
+				   double *indexPages)
+{
+	GenericCosts costs;
+	Relation	index;
+	IvfpqMetaPageData meta;
+	double		fraction;
+	double		probed_tuples;
+	double		rerank_cost;
+
+	/* Only ORDER BY distance scans make sense; keep the planner off others. */
+	if (path->indexorderbys == NIL)
+	{
+		*indexStartupCost = get_float8_infinity();
+		*indexTotalCost = get_float8_infinity();
+		*indexSelectivity = 0;
+		*indexCorrelation = 0;
+		*indexPages = 0;
+		return;
+	}
+
+	MemSet(&costs, 0, sizeof(costs));
+	genericcostestimate(root, path, loop_count, &costs);
+
+	index = index_open(path->indexinfo->indexoid, NoLock);
+	ivfpq_read_meta(index, &meta);
+	index_close(index, NoLock);
+
+	fraction = meta.trained ? Min(1.0, (double) ivfpq_nprobe / meta.nlist) : 1.0;
+	probed_tuples = costs.numIndexTuples * fraction;
+
+	/*
+	 * All the work happens before the first row comes back: distances to the
+	 * centroids, a mostly sequential read of the probed lists with one table
+	 * lookup per code, and a heap fetch per re-ranked candidate.
+	 */
+	rerank_cost = Min((double) ivfpq_rerank, probed_tuples) * random_page_cost;
+	*indexStartupCost = meta.nlist * meta.dims * cpu_operator_cost * 0.01
+		+ costs.numIndexPages * fraction * seq_page_cost
+		+ probed_tuples * (cpu_index_tuple_cost + meta.m * cpu_operator_cost * 0.1)
+		+ rerank_cost;
+	*indexTotalCost = *indexStartupCost + costs.numIndexTuples * cpu_tuple_cost * 0.01;
+	*indexSelectivity = costs.indexSelectivity;
+	*indexCorrelation = 0;
+	*indexPages = costs.numIndexPages * fraction;
+}
+
+/* ---------------------------------------------------------------- misc */
+
+static char *
+ivfpq_buildphasename(int64 phase)
+{
+	switch (phase)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return "initializing";
+		case IVFPQ_PHASE_SAMPLE:
+			return "sampling rows";
+		case IVFPQ_PHASE_COARSE:
+			return "training coarse quantizer";
+		case IVFPQ_PHASE_PQ:
+			return "training product quantizer";
+		case IVFPQ_PHASE_ENCODE:
+			return "assigning and encoding rows";
+		case IVFPQ_PHASE_WRITE:
+			return "writing index";
+		default:
+			return NULL;
+	}
+}
+
+static bool
+ivfpq_validate(Oid opclassoid)
+{
+	return true;
+}
+
+PG_FUNCTION_INFO_V1(ivfpqhandler);
+Datum
+ivfpqhandler(PG_FUNCTION_ARGS)
+{
+	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+
+	am->amstrategies = 0;
+	am->amsupport = IVFPQ_NPROC;
+	am->amoptsprocnum = 0;
+	am->amcanorder = false;
+	am->amcanorderbyop = true;
+	am->amcanbackward = false;
+	am->amcanunique = false;
+	am->amcanmulticol = false;
+	am->amoptionalkey = true;
+	am->amsearcharray = false;
+	am->amsearchnulls = false;
+	am->amstorage = false;
+	am->amclusterable = false;
+	am->ampredlocks = false;
+	am->amcanparallel = false;
+	am->amcaninclude = false;
+	am->amusemaintenanceworkmem = false;
+	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	am->amkeytype = InvalidOid;
+
+	am->ambuild = ivfpq_build;
+	am->ambuildempty = ivfpq_buildempty;
+	am->aminsert = ivfpq_insert;
+	am->ambulkdelete = ivfpq_bulkdelete;
+	am->amvacuumcleanup = ivfpq_vacuumcleanup;
+	am->amcanreturn = NULL;
+	am->amcostestimate = ivfpq_costestimate;
+	am->amoptions = ivfpq_options;
+	am->amproperty = NULL;
+	am->ambuildphasename = ivfpq_buildphasename;
+	am->amvalidate = ivfpq_validate;
+	am->amadjustmembers = NULL;
+	am->ambeginscan = ivfpq_beginscan;
+	am->amrescan = ivfpq_rescan;
+	am->amgettuple = ivfpq_gettuple;
+	am->amgetbitmap = NULL;
+	am->amendscan = ivfpq_endscan;
+	am->ammarkpos = NULL;
+	am->amrestrpos = NULL;
+	am->amestimateparallelscan = NULL;
+	am->aminitparallelscan = NULL;
+	am->amparallelrescan = NULL;
+
+	PG_RETURN_POINTER(am);
+}

@@ -1,0 +1,199 @@
+/*
+ * ivfpq.h
+ *		The ivfpq index access method: on-disk format and shared declarations.
+ *
+ * Layout of an ivfpq index (all blocks are ordinary Postgres pages):
+ *
+ *	block 0				metapage: format, parameters, where everything starts
+ *	centroid pages		nlist x dims float4s, packed back to back over pages
+ *	codebook pages		ksub x dims float4s (each sub-space's sub-centroids)
+ *	list pages			one IvfpqListData per inverted list
+ *	entry pages			per list, a chain of pages of fixed-size entries:
+ *						heap TID (6 bytes) + PQ code (code_size bytes)
+ *
+ * Every page keeps its contents below pd_lower (nothing in the hole between
+ * pd_lower and pd_upper, which generic WAL and full-page images skip) and
+ * has an IvfpqPageOpaqueData in its special space.  Centroids, codebooks and
+ * list start pages never change after the build; inserts append to a list's
+ * chain, VACUUM compacts pages in place.  No page is ever freed.
+ */
+#ifndef VQPQ_IVFPQ_H
+#define VQPQ_IVFPQ_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/generic_xlog.h"
+#include "access/relscan.h"
+#include "nodes/execnodes.h"
+#include "storage/bufmgr.h"
+#include "utils/relcache.h"
+
+#include "pq.h"
+
+#define IVFPQ_MAGIC				0x49565051	/* "IVPQ" */
+#define IVFPQ_FORMAT_VERSION	1
+#define IVFPQ_PAGE_ID			0xFF91
+#define IVFPQ_METAPAGE_BLKNO	0
+
+/* support function numbers */
+#define IVFPQ_METRIC_PROC		1
+#define IVFPQ_NPROC				1
+
+/* limits */
+#define IVFPQ_MAX_NLIST			65536
+#define IVFPQ_MAX_M				VQPQ_PQ_MAX_M
+
+/* progress subphases (1 is core's "initializing") */
+#define IVFPQ_PHASE_SAMPLE		2
+#define IVFPQ_PHASE_COARSE		3
+#define IVFPQ_PHASE_PQ			4
+#define IVFPQ_PHASE_ENCODE		5
+#define IVFPQ_PHASE_WRITE		6
+
+typedef enum IvfpqMetric
+{
+	IVFPQ_METRIC_L2 = 1,		/* <->, Euclidean */
+	IVFPQ_METRIC_IP = 2,		/* <#>, negative inner product */
+	IVFPQ_METRIC_COSINE = 3		/* <=>, inner product on normalized vectors */
+} IvfpqMetric;
+
+typedef enum IvfpqPageType
+{
+	IVFPQ_PAGE_META = 1,
+	IVFPQ_PAGE_BLOB = 2,
+	IVFPQ_PAGE_LISTS = 3,
+	IVFPQ_PAGE_ENTRIES = 4
+} IvfpqPageType;
+
+typedef struct IvfpqPageOpaqueData
+{
+	BlockNumber next;			/* next page of this chain, or Invalid */
+	uint16		count;			/* entries (entry pages) or items (list pages) */
+	uint16		type;			/* IvfpqPageType */
+	uint16		unused;
+	uint16		page_id;		/* IVFPQ_PAGE_ID, to tell our pages apart */
+} IvfpqPageOpaqueData;
+
+typedef IvfpqPageOpaqueData *IvfpqPageOpaque;
+
+#define IvfpqPageGetOpaque(page) ((IvfpqPageOpaque) PageGetSpecialPointer(page))
+
+/* Bytes of a page available below pd_lower for our contents. */
+#define IVFPQ_PAGE_CAPACITY \
+	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IvfpqPageOpaqueData)))
+
+typedef struct IvfpqMetaPageData
+{
+	uint32		magic;
+	uint32		version;
+	uint32		dims;
+	uint32		metric;			/* IvfpqMetric */
+	uint32		nlist;
+	uint32		m;
+	uint32		nbits;
+	uint32		code_size;
+	uint32		entry_size;		/* sizeof(ItemPointerData) + code_size */
+	uint32		trained;		/* 0: built without data, no quantizer */
+	uint64		build_id;		/* changes with every build */
+	BlockNumber centroids_start;
+	uint32		centroids_pages;
+	BlockNumber codebook_start;
+	uint32		codebook_pages;
+	BlockNumber lists_start;
+	uint32		lists_pages;
+	uint64		built_rows;		/* rows indexed by the build */
+	uint64		sample_rows;	/* rows the quantizers were trained on */
+	float8		coarse_error;	/* mean squared distance to the list centroid */
+	float8		pq_error;		/* mean squared residual quantization error */
+} IvfpqMetaPageData;
+
+typedef struct IvfpqListData
+{
+	BlockNumber start;			/* first entry page; fixed after the build */
+	BlockNumber insert;			/* a page at or near the chain's end */
+} IvfpqListData;
+
+#define IVFPQ_LISTS_PER_PAGE	((int) (IVFPQ_PAGE_CAPACITY / sizeof(IvfpqListData)))
+
+/* Entries: heap TID then code, packed without alignment (read with memcpy). */
+#define IVFPQ_ENTRY_TID_SIZE	sizeof(ItemPointerData)
+#define IvfpqEntriesPerPage(entry_size)	((int) (IVFPQ_PAGE_CAPACITY / (entry_size)))
+#define IvfpqPageEntry(page, entry_size, i) \
+	((char *) PageGetContents(page) + (Size) (i) * (entry_size))
+
+/* reloptions */
+typedef struct IvfpqOptions
+{
+	int32		vl_len_;
+	int			nlist;			/* 0: automatic */
+	int			m;				/* 0: automatic */
+	int			nbits;			/* 4 or 8 */
+} IvfpqOptions;
+
+/*
+ * The quantizer of one index build, loaded once per backend and shared by
+ * its scans and inserts (see ivfpq_cache.c).  Everything lives in the
+ * entry's own memory context.
+ */
+typedef struct IvfpqQuantizer
+{
+	Oid			indexoid;
+	IvfpqMetaPageData meta;
+	float	   *centroids;		/* nlist x dims */
+	float	   *centroids_t;	/* dims x nlist, for dot_block */
+	float	   *centroid_norms;	/* nlist */
+	BlockNumber *list_start;	/* nlist */
+	VqpqPq		pq;				/* valid if meta.trained */
+	int			pins;			/* scans using it now */
+	bool		stale;			/* free when unpinned */
+	MemoryContext context;
+} IvfpqQuantizer;
+
+/* settings (ivfpq.c) */
+extern int	ivfpq_nprobe;
+extern int	ivfpq_rerank;
+
+/* ivfpq.c */
+extern void ivfpq_init(void);
+extern IvfpqMetric ivfpq_index_metric(Relation index);
+extern int	ivfpq_index_dims(Relation index);
+extern void ivfpq_assign_and_encode(const IvfpqQuantizer *q, float *vectors, int n,
+									int32 *lists, uint8 *codes, float *scratch);
+extern Size ivfpq_encode_scratch_size(int rows, int nlist, const VqpqPq *pq);
+extern bool ivfpq_prepare_vector(IvfpqMetric metric, int dims, Datum value, float *out);
+
+/* ivfpq_pages.c */
+extern Buffer ivfpq_new_buffer(Relation index, ForkNumber forknum);
+extern void ivfpq_init_page(Page page, IvfpqPageType type);
+extern bool ivfpq_page_is_valid(Page page, IvfpqPageType type);
+extern void ivfpq_read_meta(Relation index, IvfpqMetaPageData *meta);
+extern BlockNumber ivfpq_write_blob(Relation index, ForkNumber forknum,
+									const void *data, Size size, uint32 *npages);
+extern void ivfpq_read_blob(Relation index, BlockNumber start, uint32 npages,
+							void *data, Size size);
+extern void ivfpq_list_location(BlockNumber lists_start, int list,
+								BlockNumber *blkno, int *index);
+
+/* ivfpq_cache.c */
+extern IvfpqQuantizer *ivfpq_pin_quantizer(Relation index);
+extern void ivfpq_unpin_quantizer(IvfpqQuantizer *q);
+
+/* access method callbacks */
+extern IndexBuildResult *ivfpq_build(Relation heap, Relation index, IndexInfo *indexInfo);
+extern void ivfpq_buildempty(Relation index);
+extern bool ivfpq_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+						 Relation heap, IndexUniqueCheck checkUnique,
+#if PG_VERSION_NUM >= 140000
+						 bool indexUnchanged,
+#endif
+						 IndexInfo *indexInfo);
+extern IndexBulkDeleteResult *ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+											   IndexBulkDeleteCallback callback, void *callback_state);
+extern IndexBulkDeleteResult *ivfpq_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
+extern IndexScanDesc ivfpq_beginscan(Relation index, int nkeys, int norderbys);
+extern void ivfpq_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+extern bool ivfpq_gettuple(IndexScanDesc scan, ScanDirection dir);
+extern void ivfpq_endscan(IndexScanDesc scan);
+
+#endif							/* VQPQ_IVFPQ_H */

@@ -1,0 +1,144 @@
+/*
+ * ivfpq_insert.c
+ *		Inserting a row: encode it with the index's quantizer and append the
+ *		entry to its list's chain of pages.
+ */
+#include "postgres.h"
+
+#include "utils/memutils.h"
+
+#include "ivfpq.h"
+
+/*
+ * Append (tid, code) to the list.  The list page's insert hint points at or
+ * near the end of the chain; follow next links from there to the last page,
+ * and extend the chain when that is full.  Only one entry page is locked at a
+ * time (plus the new page while it is linked in), and the list page only
+ * after the entry pages are released, so inserts, scans and VACUUM cannot
+ * deadlock.
+ */
+static void
+append_entry(Relation index, const IvfpqMetaPageData *meta, int list,
+			 ItemPointer tid, const uint8 *code)
+{
+	BlockNumber list_blkno;
+	int			slot;
+	BlockNumber hint;
+	BlockNumber blkno;
+	Buffer		buf;
+	Page		page;
+	GenericXLogState *state;
+	IvfpqPageOpaque opaque;
+	char	   *entry;
+	int			per_page = IvfpqEntriesPerPage(meta->entry_size);
+
+	ivfpq_list_location(meta->lists_start, list, &list_blkno, &slot);
+	buf = ReadBuffer(index, list_blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	hint = ((IvfpqListData *) PageGetContents(BufferGetPage(buf)))[slot].insert;
+	UnlockReleaseBuffer(buf);
+
+	for (blkno = hint;;)
+	{
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(index);
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		opaque = IvfpqPageGetOpaque(page);
+		if (!ivfpq_page_is_valid(page, IVFPQ_PAGE_ENTRIES))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("ivfpq index \"%s\" has a corrupt entry page at block %u",
+							RelationGetRelationName(index), blkno)));
+		if (opaque->count < per_page)
+			break;
+		if (opaque->next != InvalidBlockNumber)
+		{
+			blkno = opaque->next;
+			GenericXLogAbort(state);
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+
+		/* the last page is full: link a new one, in the same WAL record */
+		{
+			Buffer		newbuf = ivfpq_new_buffer(index, MAIN_FORKNUM);
+			Page		newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
+
+			ivfpq_init_page(newpage, IVFPQ_PAGE_ENTRIES);
+			opaque->next = BufferGetBlockNumber(newbuf);
+			blkno = opaque->next;
+			page = newpage;
+			opaque = IvfpqPageGetOpaque(page);
+			entry = IvfpqPageEntry(page, meta->entry_size, 0);
+			memcpy(entry, tid, IVFPQ_ENTRY_TID_SIZE);
+			memcpy(entry + IVFPQ_ENTRY_TID_SIZE, code, meta->code_size);
+			opaque->count = 1;
+			((PageHeader) page)->pd_lower += meta->entry_size;
+			GenericXLogFinish(state);
+			UnlockReleaseBuffer(newbuf);
+			UnlockReleaseBuffer(buf);
+			goto update_hint;
+		}
+	}
+
+	entry = IvfpqPageEntry(page, meta->entry_size, opaque->count);
+	memcpy(entry, tid, IVFPQ_ENTRY_TID_SIZE);
+	memcpy(entry + IVFPQ_ENTRY_TID_SIZE, code, meta->code_size);
+	opaque->count++;
+	((PageHeader) page)->pd_lower += meta->entry_size;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+
+update_hint:
+	if (blkno != hint)
+	{
+		IvfpqListData *item;
+
+		buf = ReadBuffer(index, list_blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(index);
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		item = &((IvfpqListData *) PageGetContents(page))[slot];
+		item->insert = blkno;
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+bool
+ivfpq_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+			 Relation heap, IndexUniqueCheck checkUnique,
+#if PG_VERSION_NUM >= 140000
+			 bool indexUnchanged,
+#endif
+			 IndexInfo *indexInfo)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	IvfpqQuantizer *q;
+	float	   *vector;
+	float	   *scratch;
+	uint8	   *code;
+	int32		list;
+
+	/* NULLs have no distance to anything: not indexed */
+	if (isnull[0])
+		return false;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq insert", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+
+	q = ivfpq_pin_quantizer(index);
+	vector = palloc(sizeof(float) * q->meta.dims);
+	code = palloc(q->meta.code_size);
+	scratch = palloc(ivfpq_encode_scratch_size(1, q->meta.nlist, &q->pq));
+	ivfpq_prepare_vector((IvfpqMetric) q->meta.metric, q->meta.dims, values[0], vector);
+	ivfpq_assign_and_encode(q, vector, 1, &list, code, scratch);
+	append_entry(index, &q->meta, list, heap_tid, code);
+	ivfpq_unpin_quantizer(q);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return false;
+}

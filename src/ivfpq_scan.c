@@ -1,0 +1,621 @@
+/*
+ * ivfpq_scan.c
+ *		ORDER BY column <op> query scans of an ivfpq index.
+ *
+ * A scan picks the vqpq.nprobe lists whose centroids are nearest to the
+ * query, scores every code in them by ADC (asymmetric distance computation:
+ * a sum of m lookups in per-query tables), and keeps the best R candidates
+ * in a bounded max-heap.  With re-ranking (R = vqpq.rerank > 0) it fetches
+ * those R rows from the table, computes their exact distances and returns
+ * them in exact order; without, it returns them in ADC order.
+ *
+ * Results come in batches of R: when the executor wants more rows than a
+ * batch holds (a large LIMIT, or a WHERE clause filtering rows out), the next
+ * batch is the next R candidates in (ADC distance, TID) order after the last
+ * batch's largest.  Memory stays bounded by R however many rows are read,
+ * and no candidate is returned twice.
+ *
+ * An index built without rows has no quantizer: its "ADC distance" is the
+ * exact distance, read from the table, so it stays correct, only slow.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/relscan.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "distance.h"
+#include "ivfpq.h"
+#include "pqvector.h"
+
+/* candidates per batch when re-ranking is off */
+#define ADC_BATCH 1000
+
+typedef struct Candidate
+{
+	double		distance;		/* ADC, or exact after re-ranking; NaN sorts last */
+	ItemPointerData tid;
+} Candidate;
+
+typedef struct ProbeItem
+{
+	float		score;
+	int32		list;
+} ProbeItem;
+
+typedef struct IvfpqScanOpaqueData
+{
+	IvfpqQuantizer *quantizer;	/* pinned while the scan is open */
+	MemoryContext query_cxt;	/* per query: reset by rescan */
+	MemoryContext batch_cxt;	/* per batch: detoasted rows */
+
+	bool		started;
+	bool		exhausted;
+	bool		null_query;		/* ORDER BY col <-> NULL: all rows, any order */
+	IvfpqMetric metric;
+	int			dims;
+	int			batch_size;
+	bool		rerank;
+	float	   *query;			/* prepared (normalized for cosine) */
+
+	/* probed lists, nearest first, with their ADC base term */
+	int			nprobe;
+	ProbeItem  *probes;
+	float	   *lut;			/* m x ksub */
+	float	   *residual;		/* dims */
+	float	   *adc;			/* one page of ADC values */
+	ItemPointerData *page_tids; /* one page of TIDs */
+
+	/* the batch being built: a max-heap on (distance, tid) */
+	Candidate  *heap;
+	int			heap_len;
+	/* the batch being returned, ascending */
+	Candidate  *results;
+	int			nresults;
+	int			next_result;
+	/* everything up to this key has been returned */
+	bool		have_bound;
+	Candidate	bound;
+
+	/* NULL query: position in the list chains */
+	int			null_list;
+	BlockNumber null_block;
+
+	/* reading rows from the table: for re-ranking and untrained indexes */
+	IndexFetchTableData *fetch;
+	TupleTableSlot *slot;
+	EState	   *estate;
+	IndexInfo  *indexInfo;
+} IvfpqScanOpaqueData;
+
+typedef IvfpqScanOpaqueData *IvfpqScanOpaque;
+
+/* ---------------------------------------------------------------- ordering */
+
+/* (distance, tid), with NaN after every number */
+static inline int
+candidate_cmp(const Candidate *a, const Candidate *b)
+{
+	bool		anan = isnan(a->distance);
+	bool		bnan = isnan(b->distance);
+
+	if (anan != bnan)
+		return anan ? 1 : -1;
+	if (!anan && a->distance != b->distance)
+		return a->distance < b->distance ? -1 : 1;
+	return ItemPointerCompare((ItemPointer) &a->tid, (ItemPointer) &b->tid);
+}
+
+static int
+candidate_qsort_cmp(const void *a, const void *b)
+{
+	return candidate_cmp(a, b);
+}
+
+static void
+heap_sift_down(Candidate *heap, int len, int i)
+{
+	for (;;)
+	{
+		int			largest = i;
+		int			l = 2 * i + 1;
+		int			r = l + 1;
+
+		if (l < len && candidate_cmp(&heap[l], &heap[largest]) > 0)
+			largest = l;
+		if (r < len && candidate_cmp(&heap[r], &heap[largest]) > 0)
+			largest = r;
+		if (largest == i)
+			return;
+		{
+			Candidate	tmp = heap[i];
+
+			heap[i] = heap[largest];
+			heap[largest] = tmp;
+		}
+		i = largest;
+	}
+}
+
+/* Offer a candidate to the batch: keep the best batch_size past the bound. */
+static inline void
+consider(IvfpqScanOpaque so, double distance, ItemPointer tid)
+{
+	Candidate	c;
+
+	c.distance = distance;
+	c.tid = *tid;
+	if (so->have_bound && candidate_cmp(&c, &so->bound) <= 0)
+		return;
+	if (so->heap_len < so->batch_size)
+	{
+		int			i = so->heap_len++;
+
+		so->heap[i] = c;
+		while (i > 0 && candidate_cmp(&so->heap[(i - 1) / 2], &so->heap[i]) < 0)
+		{
+			Candidate	tmp = so->heap[i];
+
+			so->heap[i] = so->heap[(i - 1) / 2];
+			so->heap[(i - 1) / 2] = tmp;
+			i = (i - 1) / 2;
+		}
+	}
+	else if (candidate_cmp(&c, &so->heap[0]) < 0)
+	{
+		so->heap[0] = c;
+		heap_sift_down(so->heap, so->heap_len, 0);
+	}
+}
+
+/* ---------------------------------------------------------------- exact distances */
+
+/*
+ * The exact distance of the row at tid, in an order-preserving form of the
+ * operator's value (squared for L2), or false if the row is not visible.
+ */
+static bool
+exact_distance(IndexScanDesc scan, ItemPointer tid, double *distance)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	bool		call_again = false;
+	bool		all_dead = false;
+	Datum		values[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
+	PqVector   *v;
+	ExprContext *econtext = GetPerTupleExprContext(so->estate);
+
+	if (!table_index_fetch_tuple(so->fetch, tid, scan->xs_snapshot, so->slot, &call_again, &all_dead))
+		return false;
+	econtext->ecxt_scantuple = so->slot;
+	FormIndexDatum(so->indexInfo, so->slot, so->estate, values, isnull);
+	if (isnull[0])
+		return false;
+	v = DatumGetPqVectorP(values[0]);
+	if (v->dim != so->dims)
+		return false;
+
+	switch (so->metric)
+	{
+		case IVFPQ_METRIC_L2:
+			*distance = vqpq_kernels.l2_squared(v->x, so->query, so->dims);
+			break;
+		case IVFPQ_METRIC_IP:
+			*distance = -(double) vqpq_kernels.inner_product(v->x, so->query, so->dims);
+			break;
+		case IVFPQ_METRIC_COSINE:
+			{
+				float		dot,
+							na,
+							nb;
+
+				vqpq_kernels.cosine_parts(v->x, so->query, so->dims, &dot, &na, &nb);
+				*distance = 1.0 - (double) dot / sqrt((double) na * (double) nb);
+				break;
+			}
+	}
+	ResetExprContext(econtext);
+	ExecClearTuple(so->slot);
+	return true;
+}
+
+/* ---------------------------------------------------------------- query setup */
+
+static void
+probe_sift_down(ProbeItem *heap, int len, int i)
+{
+	for (;;)
+	{
+		int			largest = i;
+		int			l = 2 * i + 1;
+		int			r = l + 1;
+
+		if (l < len && heap[l].score > heap[largest].score)
+			largest = l;
+		if (r < len && heap[r].score > heap[largest].score)
+			largest = r;
+		if (largest == i)
+			return;
+		{
+			ProbeItem	tmp = heap[i];
+
+			heap[i] = heap[largest];
+			heap[largest] = tmp;
+		}
+		i = largest;
+	}
+}
+
+static int
+probe_cmp(const void *a, const void *b)
+{
+	const ProbeItem *x = a;
+	const ProbeItem *y = b;
+
+	if (x->score != y->score)
+		return x->score < y->score ? -1 : 1;
+	return x->list - y->list;
+}
+
+/*
+ * The nprobe lists to scan, nearest first.  L2 and cosine rank centroids by
+ * distance (as rows were assigned); inner product by the product itself,
+ * since rows of a list with a large <q, c> tend to have large <q, x>.  The
+ * base term of a list's ADC values is its -<q, c> for inner product, and 0
+ * for L2 (whose tables already hold the whole residual).
+ */
+static void
+choose_probes(IvfpqScanOpaque so)
+{
+	IvfpqQuantizer *q = so->quantizer;
+	int			nlist = q->meta.nlist;
+	float	   *dots = palloc(sizeof(float) * nlist);
+	int			len = 0;
+
+	so->nprobe = Min(ivfpq_nprobe, nlist);
+	so->probes = palloc(sizeof(ProbeItem) * so->nprobe);
+	vqpq_kernels.dot_block(so->query, 1, 0, q->centroids_t, nlist, nlist, so->dims, dots, nlist);
+	for (int l = 0; l < nlist; l++)
+	{
+		ProbeItem	item;
+
+		item.list = l;
+		item.score = so->metric == IVFPQ_METRIC_IP ? -dots[l] : q->centroid_norms[l] - 2.0f * dots[l];
+		if (len < so->nprobe)
+		{
+			int			i = len++;
+
+			so->probes[i] = item;
+			while (i > 0 && so->probes[(i - 1) / 2].score < so->probes[i].score)
+			{
+				ProbeItem	tmp = so->probes[i];
+
+				so->probes[i] = so->probes[(i - 1) / 2];
+				so->probes[(i - 1) / 2] = tmp;
+				i = (i - 1) / 2;
+			}
+		}
+		else if (item.score < so->probes[0].score)
+		{
+			so->probes[0] = item;
+			probe_sift_down(so->probes, len, 0);
+		}
+	}
+	qsort(so->probes, so->nprobe, sizeof(ProbeItem), probe_cmp);
+	/* from here on, score is the ADC base term */
+	for (int i = 0; i < so->nprobe; i++)
+		so->probes[i].score = so->metric == IVFPQ_METRIC_L2 ? 0.0f : -dots[so->probes[i].list];
+	pfree(dots);
+}
+
+static void
+start_query(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	IvfpqQuantizer *q = so->quantizer;
+	ScanKey		key = &scan->orderByData[0];
+	MemoryContext old = MemoryContextSwitchTo(so->query_cxt);
+	int			per_page = IvfpqEntriesPerPage(q->meta.entry_size);
+
+	so->exhausted = false;
+	so->have_bound = false;
+	so->heap_len = so->nresults = so->next_result = 0;
+	so->null_query = (key->sk_flags & SK_ISNULL) != 0;
+	so->adc = palloc(sizeof(float) * per_page);
+	so->page_tids = palloc(sizeof(ItemPointerData) * per_page);
+
+	if (so->null_query)
+	{
+		so->null_list = 0;
+		so->null_block = q->list_start[0];
+		so->results = palloc(sizeof(Candidate) * per_page);
+		MemoryContextSwitchTo(old);
+		return;
+	}
+
+	so->query = palloc(sizeof(float) * so->dims);
+	ivfpq_prepare_vector(so->metric, so->dims, key->sk_argument, so->query);
+
+	/* untrained indexes score by exact distances: nothing to re-rank after */
+	so->rerank = ivfpq_rerank > 0 && q->meta.trained;
+	so->batch_size = ivfpq_rerank > 0 ? ivfpq_rerank : ADC_BATCH;
+	so->heap = palloc(sizeof(Candidate) * so->batch_size);
+	so->results = so->heap;
+
+	if (q->meta.trained)
+	{
+		choose_probes(so);
+		so->lut = palloc(sizeof(float) * q->pq.m * q->pq.ksub);
+		so->residual = palloc(sizeof(float) * so->dims);
+		if (so->metric != IVFPQ_METRIC_L2)
+			vqpq_pq_lut_ip(&q->pq, so->query, so->lut);
+	}
+	else
+	{
+		so->nprobe = 1;
+		so->probes = palloc0(sizeof(ProbeItem));
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* ---------------------------------------------------------------- batches */
+
+/* Score every entry of the probed lists into the batch heap. */
+static void
+fill_batch(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	IvfpqQuantizer *q = so->quantizer;
+	IvfpqMetaPageData *meta = &q->meta;
+
+	for (int p = 0; p < so->nprobe; p++)
+	{
+		int			list = so->probes[p].list;
+		float		base = so->probes[p].score;
+		BlockNumber blkno = q->list_start[list];
+
+		if (meta->trained && so->metric == IVFPQ_METRIC_L2)
+		{
+			const float *c = q->centroids + (Size) list * so->dims;
+
+			for (int l = 0; l < so->dims; l++)
+				so->residual[l] = so->query[l] - c[l];
+			vqpq_pq_lut_l2(&q->pq, so->residual, so->lut);
+		}
+
+		while (BlockNumberIsValid(blkno))
+		{
+			Buffer		buf = ReadBuffer(scan->indexRelation, blkno);
+			Page		page;
+			int			count;
+
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			count = IvfpqPageGetOpaque(page)->count;
+			blkno = IvfpqPageGetOpaque(page)->next;
+			if (meta->trained)
+				vqpq_pq_adc(&q->pq, so->lut, base,
+							(uint8 *) PageGetContents(page) + IVFPQ_ENTRY_TID_SIZE,
+							count, meta->entry_size, so->adc);
+			for (int i = 0; i < count; i++)
+				memcpy(&so->page_tids[i], IvfpqPageEntry(page, meta->entry_size, i), IVFPQ_ENTRY_TID_SIZE);
+			UnlockReleaseBuffer(buf);
+
+			/* rows are read only after the index page is released */
+			if (meta->trained)
+			{
+				for (int i = 0; i < count; i++)
+					consider(so, so->adc[i], &so->page_tids[i]);
+			}
+			else
+			{
+				MemoryContext old = MemoryContextSwitchTo(so->batch_cxt);
+
+				for (int i = 0; i < count; i++)
+				{
+					double		distance;
+
+					if (exact_distance(scan, &so->page_tids[i], &distance))
+						consider(so, distance, &so->page_tids[i]);
+				}
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(so->batch_cxt);
+			}
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+}
+
+static void
+next_batch(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	MemoryContext old;
+	int			n;
+
+	so->heap_len = 0;
+	fill_batch(scan);
+	n = so->heap_len;
+	if (n == 0)
+	{
+		so->exhausted = true;
+		so->nresults = so->next_result = 0;
+		return;
+	}
+	qsort(so->heap, n, sizeof(Candidate), candidate_qsort_cmp);
+	so->bound = so->heap[n - 1];
+	so->have_bound = true;
+
+	if (so->rerank)
+	{
+		int			kept = 0;
+
+		old = MemoryContextSwitchTo(so->batch_cxt);
+		for (int i = 0; i < n; i++)
+		{
+			double		distance;
+
+			if (exact_distance(scan, &so->heap[i].tid, &distance))
+			{
+				so->heap[kept].tid = so->heap[i].tid;
+				so->heap[kept].distance = distance;
+				kept++;
+			}
+			CHECK_FOR_INTERRUPTS();
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(so->batch_cxt);
+		qsort(so->heap, kept, sizeof(Candidate), candidate_qsort_cmp);
+		n = kept;
+	}
+	so->results = so->heap;
+	so->nresults = n;
+	so->next_result = 0;
+}
+
+/* NULL query: every entry, a page at a time, in list order. */
+static void
+next_null_batch(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	IvfpqQuantizer *q = so->quantizer;
+
+	so->nresults = so->next_result = 0;
+	while (so->nresults == 0)
+	{
+		Buffer		buf;
+		Page		page;
+		int			count;
+
+		while (!BlockNumberIsValid(so->null_block))
+		{
+			if (++so->null_list >= (int) q->meta.nlist)
+			{
+				so->exhausted = true;
+				return;
+			}
+			so->null_block = q->list_start[so->null_list];
+		}
+		buf = ReadBuffer(scan->indexRelation, so->null_block);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		count = IvfpqPageGetOpaque(page)->count;
+		for (int i = 0; i < count; i++)
+		{
+			memcpy(&so->results[i].tid, IvfpqPageEntry(page, q->meta.entry_size, i), IVFPQ_ENTRY_TID_SIZE);
+			so->results[i].distance = 0;
+		}
+		so->nresults = count;
+		so->null_block = IvfpqPageGetOpaque(page)->next;
+		UnlockReleaseBuffer(buf);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* ---------------------------------------------------------------- AM callbacks */
+
+IndexScanDesc
+ivfpq_beginscan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	IvfpqScanOpaque so = palloc0(sizeof(IvfpqScanOpaqueData));
+
+	so->quantizer = ivfpq_pin_quantizer(index);
+	so->metric = (IvfpqMetric) so->quantizer->meta.metric;
+	so->dims = so->quantizer->meta.dims;
+	so->query_cxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq scan query", ALLOCSET_DEFAULT_SIZES);
+	so->batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq scan batch", ALLOCSET_DEFAULT_SIZES);
+	scan->opaque = so;
+	return scan;
+}
+
+void
+ivfpq_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+	if (orderbys && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+	/* a nested loop rescans once per outer row: free the last query's memory */
+	MemoryContextReset(so->query_cxt);
+	so->started = false;
+}
+
+bool
+ivfpq_gettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+
+	if (!so->started)
+	{
+		if (scan->orderByData == NULL || scan->numberOfOrderBys == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot scan ivfpq index \"%s\" without an ORDER BY distance",
+							RelationGetRelationName(scan->indexRelation)),
+					 errhint("An ivfpq index serves ORDER BY column <-> value LIMIT k queries.")));
+		/* TIDs are returned without a pin held: only MVCC keeps them valid */
+		if (!IsMVCCSnapshot(scan->xs_snapshot))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("non-MVCC snapshots are not supported with ivfpq")));
+		pgstat_count_index_scan(scan->indexRelation);
+
+		if (scan->heapRelation == NULL)
+			elog(ERROR, "ivfpq index scan without its table");
+		if (so->fetch == NULL)
+		{
+			so->fetch = table_index_fetch_begin(scan->heapRelation);
+			so->slot = table_slot_create(scan->heapRelation, NULL);
+			so->estate = CreateExecutorState();
+			so->indexInfo = BuildIndexInfo(scan->indexRelation);
+		}
+		start_query(scan);
+		so->started = true;
+	}
+
+	for (;;)
+	{
+		if (so->next_result < so->nresults)
+		{
+			scan->xs_heaptid = so->results[so->next_result++].tid;
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			return true;
+		}
+		if (so->exhausted)
+			return false;
+		if (so->null_query)
+			next_null_batch(scan);
+		else
+			next_batch(scan);
+	}
+}
+
+void
+ivfpq_endscan(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+
+	if (so->fetch)
+	{
+		table_index_fetch_end(so->fetch);
+		ExecDropSingleTupleTableSlot(so->slot);
+		FreeExecutorState(so->estate);
+	}
+	ivfpq_unpin_quantizer(so->quantizer);
+	MemoryContextDelete(so->query_cxt);
+	MemoryContextDelete(so->batch_cxt);
+	pfree(so);
+	scan->opaque = NULL;
+}

@@ -1,0 +1,144 @@
+/*
+ * ivfpq_vacuum.c
+ *		VACUUM: remove entries of dead rows, and report index statistics.
+ */
+#include "postgres.h"
+
+#include "commands/vacuum.h"
+#include "storage/bufmgr.h"
+
+#include "ivfpq.h"
+
+/* The first entry page of every list, read from the list pages. */
+static BlockNumber *
+read_list_starts(Relation index, const IvfpqMetaPageData *meta)
+{
+	BlockNumber *starts = palloc(sizeof(BlockNumber) * meta->nlist);
+
+	for (uint32 p = 0; p < meta->lists_pages; p++)
+	{
+		Buffer		buf = ReadBuffer(index, meta->lists_start + p);
+		Page		page;
+		int			count;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		count = IvfpqPageGetOpaque(page)->count;
+		for (int i = 0; i < count; i++)
+			starts[p * IVFPQ_LISTS_PER_PAGE + i] = ((IvfpqListData *) PageGetContents(page))[i].start;
+		UnlockReleaseBuffer(buf);
+	}
+	return starts;
+}
+
+IndexBulkDeleteResult *
+ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+				 IndexBulkDeleteCallback callback, void *callback_state)
+{
+	Relation	index = info->index;
+	IvfpqMetaPageData meta;
+	BlockNumber *starts;
+	BufferAccessStrategy bas = GetAccessStrategy(BAS_BULKREAD);
+
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	ivfpq_read_meta(index, &meta);
+	starts = read_list_starts(index, &meta);
+
+	for (uint32 list = 0; list < meta.nlist; list++)
+	{
+		BlockNumber blkno = starts[list];
+
+		while (BlockNumberIsValid(blkno))
+		{
+			Buffer		buf;
+			Page		page;
+			IvfpqPageOpaque opaque;
+			GenericXLogState *state;
+			int			kept = 0;
+			int			count;
+
+			vacuum_delay_point();
+			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, bas);
+			/* no scan may hold a pin on a page whose entries move */
+			LockBufferForCleanup(buf);
+			state = GenericXLogStart(index);
+			page = GenericXLogRegisterBuffer(state, buf, 0);
+			opaque = IvfpqPageGetOpaque(page);
+			count = opaque->count;
+
+			for (int i = 0; i < count; i++)
+			{
+				char	   *entry = IvfpqPageEntry(page, meta.entry_size, i);
+				ItemPointerData tid;
+
+				memcpy(&tid, entry, IVFPQ_ENTRY_TID_SIZE);
+				if (callback(&tid, callback_state))
+					stats->tuples_removed += 1;
+				else
+				{
+					if (kept != i)
+						memmove(IvfpqPageEntry(page, meta.entry_size, kept), entry, meta.entry_size);
+					kept++;
+				}
+			}
+			stats->num_index_tuples += kept;
+			blkno = opaque->next;
+
+			if (kept < count)
+			{
+				/* compact, and leave nothing behind in the freed space */
+				memset(IvfpqPageEntry(page, meta.entry_size, kept), 0, (Size) (count - kept) * meta.entry_size);
+				opaque->count = kept;
+				((PageHeader) page)->pd_lower -= (count - kept) * meta.entry_size;
+				GenericXLogFinish(state);
+			}
+			else
+				GenericXLogAbort(state);
+			UnlockReleaseBuffer(buf);
+		}
+	}
+
+	FreeAccessStrategy(bas);
+	stats->num_pages = RelationGetNumberOfBlocks(index);
+	return stats;
+}
+
+IndexBulkDeleteResult *
+ivfpq_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	Relation	index = info->index;
+
+	if (info->analyze_only)
+		return stats;
+
+	/* no bulk delete ran: count the entries for accurate statistics */
+	if (stats == NULL)
+	{
+		IvfpqMetaPageData meta;
+		BlockNumber *starts;
+
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		ivfpq_read_meta(index, &meta);
+		starts = read_list_starts(index, &meta);
+		for (uint32 list = 0; list < meta.nlist; list++)
+		{
+			BlockNumber blkno = starts[list];
+
+			while (BlockNumberIsValid(blkno))
+			{
+				Buffer		buf = ReadBuffer(index, blkno);
+				IvfpqPageOpaque opaque;
+
+				LockBuffer(buf, BUFFER_LOCK_SHARE);
+				opaque = IvfpqPageGetOpaque(BufferGetPage(buf));
+				stats->num_index_tuples += opaque->count;
+				blkno = opaque->next;
+				UnlockReleaseBuffer(buf);
+				vacuum_delay_point();
+			}
+		}
+	}
+	stats->num_pages = RelationGetNumberOfBlocks(index);
+	return stats;
+}
