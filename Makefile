@@ -71,5 +71,6 @@ pgtap_installcheck:
 	dropdb $(PGTAP_DB)
 
 PROVE_TESTS = test/t/*.pl
+PG_PROVE_FLAGS += -I test/perl
 prove_installcheck:
 	$(prove_installcheck)

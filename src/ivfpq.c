@@ -35,7 +35,7 @@ ivfpq_init(void)
 					  "Number of inverted lists (0 = about the square root of the row count)",
 					  0, 0, IVFPQ_MAX_NLIST, AccessExclusiveLock);
 	add_int_reloption(ivfpq_relopt_kind, "m",
-					  "Number of sub-quantizers, i.e. code bytes per row at nbits = 8 (0 = dimensions / 8)",
+					  "Number of sub-quantizers, i.e. code bytes per row at nbits = 8 (0 = automatic, from the dimensions)",
 					  0, 0, IVFPQ_MAX_M, AccessExclusiveLock);
 	add_int_reloption(ivfpq_relopt_kind, "nbits",
 					  "Bits per sub-quantizer code: 4 or 8",

@@ -106,6 +106,19 @@ phase_done(const char *phase, TimestampTz *since)
 
 static void memory_error(IvfpqBuildState *bs);
 
+/*
+ * Default m: sub-spaces of 4 dimensions up to 128 dimensions (low-dimensional
+ * data needs the finer codes), then at least 32 sub-quantizers and 8
+ * dimensions each: 98 bytes per row for 784 dimensions, 192 for 1536.
+ */
+static int
+ivfpq_default_m(int dims)
+{
+	int			m = dims <= 128 ? (dims + 3) / 4 : Max(32, (dims + 7) / 8);
+
+	return Min(m, IVFPQ_MAX_M);
+}
+
 static int
 options_value(Relation index, int field_offset, int fallback)
 {
@@ -141,10 +154,9 @@ plan_build(IvfpqBuildState *bs)
 	if (bs->nlist == 0)
 		bs->nlist = (int) Min(Max(rint(sqrt(Max(tuples, 0.0))), 1.0), (double) IVFPQ_MAX_NLIST);
 
-	/* m: as asked, or one sub-quantizer per 8 dimensions */
 	bs->m = options_value(bs->index, offsetof(IvfpqOptions, m), 0);
 	if (bs->m == 0)
-		bs->m = Min((bs->dims + 7) / 8, IVFPQ_MAX_M);
+		bs->m = ivfpq_default_m(bs->dims);
 	if (bs->m > bs->dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -569,7 +581,7 @@ build(IvfpqBuildState *bs)
 	else
 	{
 		bs->nbits = options_value(bs->index, offsetof(IvfpqOptions, nbits), 8);
-		bs->m = Min((bs->dims + 7) / 8, IVFPQ_MAX_M);
+		bs->m = ivfpq_default_m(bs->dims);
 	}
 
 	if (bs->nsamples == 0)

@@ -270,7 +270,12 @@ probe_cmp(const void *a, const void *b)
  * distance (as rows were assigned); inner product by the product itself,
  * since rows of a list with a large <q, c> tend to have large <q, x>.  The
  * base term of a list's ADC values is its -<q, c> for inner product, and 0
- * for L2 (whose tables already hold the whole residual).
+ * for L2 and cosine (whose tables already hold the whole residual).
+ *
+ * Cosine scores by L2 on the normalized vectors, not by inner product: the
+ * two order unit vectors alike (|q - x|^2 = 2 - 2 cos), but the L2 estimate's
+ * error, 2<q - x, r - r^> + |r - r^|^2, scales with the small distance to a
+ * near neighbour, where the inner product's, <q, r - r^>, scales with |q| = 1.
  */
 static void
 choose_probes(IvfpqScanOpaque so)
@@ -312,7 +317,7 @@ choose_probes(IvfpqScanOpaque so)
 	qsort(so->probes, so->nprobe, sizeof(ProbeItem), probe_cmp);
 	/* from here on, score is the ADC base term */
 	for (int i = 0; i < so->nprobe; i++)
-		so->probes[i].score = so->metric == IVFPQ_METRIC_L2 ? 0.0f : -dots[so->probes[i].list];
+		so->probes[i].score = so->metric == IVFPQ_METRIC_IP ? -dots[so->probes[i].list] : 0.0f;
 	pfree(dots);
 }
 
@@ -355,7 +360,7 @@ start_query(IndexScanDesc scan)
 		choose_probes(so);
 		so->lut = palloc(sizeof(float) * q->pq.m * q->pq.ksub);
 		so->residual = palloc(sizeof(float) * so->dims);
-		if (so->metric != IVFPQ_METRIC_L2)
+		if (so->metric == IVFPQ_METRIC_IP)
 			vqpq_pq_lut_ip(&q->pq, so->query, so->lut);
 	}
 	else
@@ -382,7 +387,7 @@ fill_batch(IndexScanDesc scan)
 		float		base = so->probes[p].score;
 		BlockNumber blkno = q->list_start[list];
 
-		if (meta->trained && so->metric == IVFPQ_METRIC_L2)
+		if (meta->trained && so->metric != IVFPQ_METRIC_IP)
 		{
 			const float *c = q->centroids + (Size) list * so->dims;
 
