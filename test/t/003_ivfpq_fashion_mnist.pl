@@ -14,6 +14,26 @@ load_fashion_mnist($node, 60000, 100)
 
 exact_truth($node, 'images', 'queries', '<->', 10, 'truth');
 
+# A build can be cancelled while it trains (the k-means loops check for
+# interrupts); a build that did not would run on and succeed.
+{
+	my $bg = $node->background_psql('postgres', on_error_stop => 0);
+	$bg->query_until(qr/started/, "\\echo started\nCREATE INDEX cancelled ON images USING ivfpq (embedding);\n");
+	my $phase = '';
+	for (1 .. 3000)
+	{
+		$phase = $node->safe_psql('postgres', 'SELECT phase FROM pg_stat_progress_create_index');
+		last if $phase =~ /training/;
+	}
+	like($phase, qr/training/, 'the build reaches a training phase');
+	$node->safe_psql('postgres',
+		q{SELECT pg_cancel_backend(pid) FROM pg_stat_progress_create_index});
+	$bg->quit;
+	like($bg->{stderr}, qr/canceling statement due to user request/, 'cancelling a training build stops it');
+	is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname = 'cancelled'}), '0',
+		'and leaves no index behind');
+}
+
 # Build in the background and watch pg_stat_progress_create_index.
 my $build = $node->background_psql('postgres');
 $build->query_until(qr/started/, "\\echo started\nCREATE INDEX images_ivfpq ON images USING ivfpq (embedding);\n");
@@ -80,6 +100,35 @@ is($node->safe_psql('postgres', q{
 	SELECT count(*) || ' ' || count(DISTINCT id) FROM (
 		SELECT id FROM images ORDER BY embedding <-> (SELECT embedding FROM queries LIMIT 1) LIMIT 500) s}),
 	'500 500', 'reading past a batch returns further rows, none twice');
+
+# Rescans under a LATERAL join free each query's memory: the scanning
+# backend's memory is the same late in a long join as early in it.  (The
+# per-batch context of detoasted candidates is left out: it fills and empties
+# with every batch, and a snapshot may catch it full.)
+{
+	my $bg = $node->background_psql('postgres');
+	my $pid = $bg->query_safe('SELECT pg_backend_pid()');
+	$bg->query_until(qr/started/, q{\echo started
+		SET enable_seqscan = off;
+		SELECT count(n.id) FROM (SELECT embedding FROM images LIMIT 10000) o
+		  CROSS JOIN LATERAL (SELECT id FROM images i ORDER BY i.embedding <-> o.embedding LIMIT 1) n;
+	});
+	my @totals;
+	for my $wait (1.5, 4.5)
+	{
+		select(undef, undef, undef, $wait);
+		my $offset = -s $node->logfile;
+		$node->safe_psql('postgres', "SELECT pg_log_backend_memory_contexts($pid)");
+		$node->wait_for_log(qr/Grand total: \d+ bytes/, $offset);
+		my $log = substr(slurp_file($node->logfile), $offset);
+		my ($total) = $log =~ /Grand total: (\d+) bytes/;
+		my ($batch) = $log =~ /ivfpq scan batch: (\d+) total/;
+		push @totals, $total - ($batch // 0);
+	}
+	$bg->quit;
+	note "scanning backend memory: $totals[0] bytes, then $totals[1] bytes";
+	cmp_ok($totals[1], '<', $totals[0] + 256 * 1024, 'a long LATERAL join does not grow memory');
+}
 
 $node->safe_psql('postgres', 'SELECT pg_stat_force_next_flush()');
 cmp_ok($node->safe_psql('postgres',
