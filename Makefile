@@ -24,6 +24,7 @@ OBJS = \
 	src/ivfpq.o \
 	src/ivfpq_build.o \
 	src/ivfpq_cache.o \
+	src/ivfpq_check.o \
 	src/ivfpq_insert.o \
 	src/ivfpq_pages.o \
 	src/ivfpq_scan.o \

@@ -229,3 +229,10 @@ CREATE OPERATOR CLASS pqvector_ip_ops FOR TYPE pqvector USING ivfpq AS
 CREATE OPERATOR CLASS pqvector_cosine_ops FOR TYPE pqvector USING ivfpq AS
 	OPERATOR 1 <=> (pqvector, pqvector) FOR ORDER BY float_ops,
 	FUNCTION 1 ivfpq_cosine_support(internal);
+
+-- Structural check of an ivfpq index: one row per problem, none when healthy.
+-- Like amcheck's functions, for superusers unless granted.
+CREATE FUNCTION vqpq_index_check(index regclass) RETURNS TABLE (blkno bigint, problem text)
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION vqpq_index_check(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION vqpq_index_check(regclass) IS 'walks an ivfpq index and reports structural problems';

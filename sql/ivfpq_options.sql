@@ -68,6 +68,21 @@ SET vqpq.nprobe = 32;
 SET vqpq.rerank = 0;
 RESET vqpq.nprobe;
 RESET vqpq.rerank;
+SHOW vqpq.iterative_scan;
+SHOW vqpq.max_probes;
+SET vqpq.iterative_scan = on;
+SET vqpq.iterative_scan = relaxed_order;
+SET vqpq.max_probes = 0;
+SET vqpq.max_probes = 5;
+RESET vqpq.iterative_scan;
+RESET vqpq.max_probes;
 -- the vqpq prefix is reserved
 SET vqpq.no_such_setting = 1;
+
+-- the consistency check: nothing wrong with a healthy index, clear errors otherwise
+CREATE INDEX t_check ON t USING ivfpq (val) WITH (nlist = 4);
+SELECT * FROM vqpq_index_check('t_check');
+SELECT * FROM vqpq_index_check('t');
+CREATE INDEX t_btree ON t (val);
+SELECT * FROM vqpq_index_check('t_btree');
 DROP TABLE t;

@@ -24,6 +24,14 @@
 
 int			ivfpq_nprobe = 10;
 int			ivfpq_rerank = 100;
+int			ivfpq_iterative_scan = IVFPQ_ITERATIVE_OFF;
+int			ivfpq_max_probes = IVFPQ_MAX_NLIST;
+
+static const struct config_enum_entry iterative_scan_options[] = {
+	{"off", IVFPQ_ITERATIVE_OFF, false},
+	{"relaxed_order", IVFPQ_ITERATIVE_RELAXED, false},
+	{NULL, 0, false}
+};
 
 static relopt_kind ivfpq_relopt_kind;
 
@@ -51,6 +59,19 @@ ivfpq_init(void)
 							"Rows come back in exact distance order within this many candidates; "
 							"0 returns them in approximate (quantized) order without reading the table.",
 							&ivfpq_rerank, 100, 0, 100000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("vqpq.iterative_scan",
+							 "Whether an ivfpq index scan probes further lists when the first ones run out.",
+							 "relaxed_order: when a query wants more rows than vqpq.nprobe lists hold (a WHERE "
+							 "clause filtering them out), probe the next nearest lists, up to vqpq.max_probes; "
+							 "later rows may then be nearer than earlier ones.",
+							 &ivfpq_iterative_scan, IVFPQ_ITERATIVE_OFF, iterative_scan_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vqpq.max_probes",
+							"Most inverted lists an iterative ivfpq index scan probes.",
+							"Bounds the work of a query whose filter matches few rows; below vqpq.nprobe, "
+							"vqpq.nprobe wins.",
+							&ivfpq_max_probes, IVFPQ_MAX_NLIST, 1, IVFPQ_MAX_NLIST,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("vqpq");

@@ -151,8 +151,16 @@ typedef struct IvfpqQuantizer
 } IvfpqQuantizer;
 
 /* settings (ivfpq.c) */
+typedef enum IvfpqIterativeScan
+{
+	IVFPQ_ITERATIVE_OFF,
+	IVFPQ_ITERATIVE_RELAXED
+} IvfpqIterativeScan;
+
 extern int	ivfpq_nprobe;
 extern int	ivfpq_rerank;
+extern int	ivfpq_iterative_scan;
+extern int	ivfpq_max_probes;
 
 /* ivfpq.c */
 extern void ivfpq_init(void);

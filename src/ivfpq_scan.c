@@ -13,7 +13,13 @@
  * batch holds (a large LIMIT, or a WHERE clause filtering rows out), the next
  * batch is the next R candidates in (ADC distance, TID) order after the last
  * batch's largest.  Memory stays bounded by R however many rows are read,
- * and no candidate is returned twice.
+ * and no candidate is returned twice.  Candidates whose rows are no longer
+ * visible (deleted, not yet vacuumed) do not count towards R.
+ *
+ * With vqpq.iterative_scan = relaxed_order, once the probed lists are used
+ * up the scan probes the next vqpq.nprobe nearest lists, and so on up to
+ * vqpq.max_probes: a query whose WHERE clause rejects most rows still gets
+ * its LIMIT, at the price of rows that are not in one global order.
  *
  * An index built without rows has no quantizer: its "ADC distance" is the
  * exact distance, read from the table, so it stays correct, only slow.
@@ -66,8 +72,16 @@ typedef struct IvfpqScanOpaqueData
 	bool		rerank;
 	float	   *query;			/* prepared (normalized for cosine) */
 
-	/* probed lists, nearest first, with their ADC base term */
-	int			nprobe;
+	/*
+	 * Lists in probe order, nearest first, with their ADC base term.  A batch
+	 * scores the lists of the current window [window_start, window_end); an
+	 * iterative scan moves the window on to the next nprobe lists when one is
+	 * used up, until all nprobes selected lists are probed.
+	 */
+	int			nprobes;
+	int			window_size;	/* vqpq.nprobe when the scan started */
+	int			window_start;
+	int			window_end;
 	ProbeItem  *probes;
 	float	   *lut;			/* m x ksub */
 	float	   *residual;		/* dims */
@@ -79,6 +93,7 @@ typedef struct IvfpqScanOpaqueData
 	int			heap_len;
 	/* the batch being returned, ascending */
 	Candidate  *results;
+	int			results_capacity;
 	int			nresults;
 	int			next_result;
 	/* everything up to this key has been returned */
@@ -285,8 +300,12 @@ choose_probes(IvfpqScanOpaque so)
 	float	   *dots = palloc(sizeof(float) * nlist);
 	int			len = 0;
 
-	so->nprobe = Min(ivfpq_nprobe, nlist);
-	so->probes = palloc(sizeof(ProbeItem) * so->nprobe);
+	so->nprobes = ivfpq_iterative_scan == IVFPQ_ITERATIVE_OFF ? ivfpq_nprobe : Max(ivfpq_nprobe, ivfpq_max_probes);
+	so->nprobes = Min(so->nprobes, nlist);
+	so->window_size = Min(ivfpq_nprobe, nlist);
+	so->window_start = 0;
+	so->window_end = so->window_size;
+	so->probes = palloc(sizeof(ProbeItem) * so->nprobes);
 	vqpq_kernels.dot_block(so->query, 1, 0, q->centroids_t, nlist, nlist, so->dims, dots, nlist);
 	for (int l = 0; l < nlist; l++)
 	{
@@ -294,7 +313,7 @@ choose_probes(IvfpqScanOpaque so)
 
 		item.list = l;
 		item.score = so->metric == IVFPQ_METRIC_IP ? -dots[l] : q->centroid_norms[l] - 2.0f * dots[l];
-		if (len < so->nprobe)
+		if (len < so->nprobes)
 		{
 			int			i = len++;
 
@@ -314,9 +333,9 @@ choose_probes(IvfpqScanOpaque so)
 			probe_sift_down(so->probes, len, 0);
 		}
 	}
-	qsort(so->probes, so->nprobe, sizeof(ProbeItem), probe_cmp);
+	qsort(so->probes, so->nprobes, sizeof(ProbeItem), probe_cmp);
 	/* from here on, score is the ADC base term */
-	for (int i = 0; i < so->nprobe; i++)
+	for (int i = 0; i < so->nprobes; i++)
 		so->probes[i].score = so->metric == IVFPQ_METRIC_IP ? -dots[so->probes[i].list] : 0.0f;
 	pfree(dots);
 }
@@ -353,7 +372,8 @@ start_query(IndexScanDesc scan)
 	so->rerank = ivfpq_rerank > 0 && q->meta.trained;
 	so->batch_size = ivfpq_rerank > 0 ? ivfpq_rerank : ADC_BATCH;
 	so->heap = palloc(sizeof(Candidate) * so->batch_size);
-	so->results = so->heap;
+	so->results_capacity = so->batch_size;
+	so->results = palloc(sizeof(Candidate) * so->results_capacity);
 
 	if (q->meta.trained)
 	{
@@ -365,7 +385,8 @@ start_query(IndexScanDesc scan)
 	}
 	else
 	{
-		so->nprobe = 1;
+		so->nprobes = so->window_end = so->window_size = 1;
+		so->window_start = 0;
 		so->probes = palloc0(sizeof(ProbeItem));
 	}
 	MemoryContextSwitchTo(old);
@@ -381,7 +402,7 @@ fill_batch(IndexScanDesc scan)
 	IvfpqQuantizer *q = so->quantizer;
 	IvfpqMetaPageData *meta = &q->meta;
 
-	for (int p = 0; p < so->nprobe; p++)
+	for (int p = so->window_start; p < so->window_end; p++)
 	{
 		int			list = so->probes[p].list;
 		float		base = so->probes[p].score;
@@ -439,51 +460,83 @@ fill_batch(IndexScanDesc scan)
 	}
 }
 
+/* Append a re-ranked candidate to the results, growing them as needed. */
+static void
+add_result(IvfpqScanOpaque so, ItemPointer tid, double distance)
+{
+	if (so->nresults == so->results_capacity)
+	{
+		so->results_capacity *= 2;
+		so->results = repalloc(so->results, sizeof(Candidate) * so->results_capacity);
+	}
+	so->results[so->nresults].tid = *tid;
+	so->results[so->nresults].distance = distance;
+	so->nresults++;
+}
+
+/*
+ * The next batch of rows to return.  Re-ranking keeps going until it has
+ * re-scored batch_size rows that are visible, so entries of deleted rows not
+ * yet removed by VACUUM do not eat into the re-ranking budget.
+ */
 static void
 next_batch(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
-	MemoryContext old;
-	int			n;
 
-	so->heap_len = 0;
-	fill_batch(scan);
-	n = so->heap_len;
-	if (n == 0)
+	so->nresults = so->next_result = 0;
+	for (;;)
 	{
-		so->exhausted = true;
-		so->nresults = so->next_result = 0;
-		return;
-	}
-	qsort(so->heap, n, sizeof(Candidate), candidate_qsort_cmp);
-	so->bound = so->heap[n - 1];
-	so->have_bound = true;
+		int			n;
 
-	if (so->rerank)
-	{
-		int			kept = 0;
-
-		old = MemoryContextSwitchTo(so->batch_cxt);
-		for (int i = 0; i < n; i++)
+		so->heap_len = 0;
+		fill_batch(scan);
+		n = so->heap_len;
+		if (n == 0)
 		{
-			double		distance;
-
-			if (exact_distance(scan, &so->heap[i].tid, &distance))
+			if (so->nresults > 0)
+				break;
+			/* these lists are used up: an iterative scan goes on to the next ones */
+			if (so->window_end >= so->nprobes)
 			{
-				so->heap[kept].tid = so->heap[i].tid;
-				so->heap[kept].distance = distance;
-				kept++;
+				so->exhausted = true;
+				return;
 			}
-			CHECK_FOR_INTERRUPTS();
+			so->window_start = so->window_end;
+			so->window_end = Min(so->window_end + so->window_size, so->nprobes);
+			so->have_bound = false;
+			continue;
 		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(so->batch_cxt);
-		qsort(so->heap, kept, sizeof(Candidate), candidate_qsort_cmp);
-		n = kept;
+		qsort(so->heap, n, sizeof(Candidate), candidate_qsort_cmp);
+		so->bound = so->heap[n - 1];
+		so->have_bound = true;
+
+		if (!so->rerank)
+		{
+			for (int i = 0; i < n; i++)
+				add_result(so, &so->heap[i].tid, so->heap[i].distance);
+			break;
+		}
+		else
+		{
+			MemoryContext old = MemoryContextSwitchTo(so->batch_cxt);
+
+			for (int i = 0; i < n; i++)
+			{
+				double		distance;
+
+				if (exact_distance(scan, &so->heap[i].tid, &distance))
+					add_result(so, &so->heap[i].tid, distance);
+				CHECK_FOR_INTERRUPTS();
+			}
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(so->batch_cxt);
+			if (so->nresults >= so->batch_size)
+				break;
+		}
 	}
-	so->results = so->heap;
-	so->nresults = n;
-	so->next_result = 0;
+	if (so->rerank)
+		qsort(so->results, so->nresults, sizeof(Candidate), candidate_qsort_cmp);
 }
 
 /* NULL query: every entry, a page at a time, in list order. */

@@ -1,6 +1,7 @@
 /*
  * ivfpq_vacuum.c
- *		VACUUM: remove entries of dead rows, and report index statistics.
+ *		VACUUM: remove entries of dead rows, point inserts at the freed
+ *		space, and report index statistics.
  */
 #include "postgres.h"
 
@@ -31,6 +32,37 @@ read_list_starts(Relation index, const IvfpqMetaPageData *meta)
 	return starts;
 }
 
+/*
+ * Point the list's insert hint at blkno.  Any page of the chain is a valid
+ * hint (inserts walk on to the end), so racing with an insert that moves it
+ * forward again only delays the reuse of this space until the next VACUUM.
+ */
+static void
+set_insert_hint(Relation index, const IvfpqMetaPageData *meta, int list, BlockNumber blkno)
+{
+	BlockNumber list_blkno;
+	int			slot;
+	Buffer		buf;
+	Page		page;
+	GenericXLogState *state;
+	IvfpqListData *item;
+
+	ivfpq_list_location(meta->lists_start, list, &list_blkno, &slot);
+	buf = ReadBuffer(index, list_blkno);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	item = &((IvfpqListData *) PageGetContents(BufferGetPage(buf)))[slot];
+	if (item->insert == blkno)
+	{
+		UnlockReleaseBuffer(buf);
+		return;
+	}
+	state = GenericXLogStart(index);
+	page = GenericXLogRegisterBuffer(state, buf, 0);
+	((IvfpqListData *) PageGetContents(page))[slot].insert = blkno;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}
+
 IndexBulkDeleteResult *
 ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				 IndexBulkDeleteCallback callback, void *callback_state)
@@ -48,6 +80,7 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	for (uint32 list = 0; list < meta.nlist; list++)
 	{
 		BlockNumber blkno = starts[list];
+		BlockNumber first_with_space = InvalidBlockNumber;
 
 		while (BlockNumberIsValid(blkno))
 		{
@@ -95,8 +128,14 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			}
 			else
 				GenericXLogAbort(state);
+			if (!BlockNumberIsValid(first_with_space) && kept < IvfpqEntriesPerPage(meta.entry_size))
+				first_with_space = BufferGetBlockNumber(buf);
 			UnlockReleaseBuffer(buf);
 		}
+
+		/* inserts start looking for room here, so freed space is reused */
+		if (BlockNumberIsValid(first_with_space))
+			set_insert_hint(index, &meta, list, first_with_space);
 	}
 
 	FreeAccessStrategy(bas);

@@ -78,6 +78,7 @@ SELECT plan(
 	+ 2 * (SELECT count(*)::int FROM expected_casts)
 	+ 8
 	+ 9
+	+ 3
 );
 
 -- the type
@@ -166,13 +167,21 @@ SELECT is((SELECT count(*)::int FROM pg_amop ao JOIN pg_am a ON a.oid = ao.amopm
 SELECT is((SELECT p.provolatile::text || (CASE WHEN p.proisstrict THEN 't' ELSE 'f' END) FROM pg_proc p WHERE p.proname = 'ivfpqhandler'),
 		  'vf', 'ivfpqhandler is volatile and not strict, as index handlers are');
 
+-- the consistency check
+SELECT has_function('vqpq_index_check', ARRAY['regclass'], 'vqpq_index_check(regclass) exists');
+SELECT is((SELECT pg_get_function_result('vqpq_index_check(regclass)'::regprocedure)),
+		  'TABLE(blkno bigint, problem text)', 'vqpq_index_check returns (blkno, problem) rows');
+SELECT ok(NOT has_function_privilege('public', 'vqpq_index_check(regclass)', 'EXECUTE'),
+		  'vqpq_index_check is not executable by PUBLIC');
+
 -- nothing in the extension escapes these checks: its every function is listed above
 SELECT bag_eq(
 	$$SELECT p.proname::text, string_to_array(oidvectortypes(p.proargtypes), ', ') FROM pg_depend d
 		JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
 	   WHERE d.refclassid = 'pg_extension'::regclass AND p.prokind = 'f'
 		 AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'vqpq')$$,
-	$$SELECT name, args FROM expected_functions UNION ALL SELECT 'ivfpqhandler', '{internal}'$$,
+	$$SELECT name, args FROM expected_functions
+	  UNION ALL VALUES ('ivfpqhandler', '{internal}'::text[]), ('vqpq_index_check', '{regclass}')$$,
 	'the extension has exactly the functions listed');
 
 SELECT * FROM finish();
