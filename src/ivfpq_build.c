@@ -16,6 +16,8 @@
 
 #include <math.h>
 
+#include "access/parallel.h"
+#include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/index.h"
 #include "catalog/pg_operator_d.h"
@@ -23,9 +25,13 @@
 #include "commands/progress.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
 #include "optimizer/plancat.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
+#include "storage/condition_variable.h"
+#include "storage/spin.h"
+#include "utils/snapmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/sampling.h"
@@ -85,6 +91,13 @@ typedef struct IvfpqBuildState
 	double		heap_tuples;
 	double		index_tuples;
 	MemoryContext tmpctx;
+
+	/* parallel encoding (leader only) */
+	ParallelContext *pcxt;
+	struct IvfpqShared *shared;
+	Sharedsort *sharedsort;
+	Snapshot	snapshot;
+	int			nparticipants;
 } IvfpqBuildState;
 
 static void
@@ -258,6 +271,17 @@ sample_rows(IvfpqBuildState *bs)
 	bs->rows_to_skip = -1;
 	BlockSampler_Init(&sampler, nblocks, bs->target, KMEANS_SEED);
 	reservoir_init_selection_state(&bs->rstate, bs->target);
+	/*
+	 * Seed the reservoir too (and redo the first step that drew from the
+	 * global seed), so the same table always trains the same quantizer: a
+	 * rebuild, or a parallel build, gives the same index.
+	 */
+#if PG_VERSION_NUM >= 150000
+	sampler_random_init_state(KMEANS_SEED, &bs->rstate.randstate);
+#else
+	sampler_random_init_state(KMEANS_SEED, bs->rstate.randstate);
+#endif
+	bs->rstate.W = exp(-log(sampler_random_fract(&bs->rstate.randstate)) / bs->target);
 	while (BlockSampler_HasMore(&sampler))
 	{
 		BlockNumber blkno = BlockSampler_Next(&sampler);
@@ -379,29 +403,36 @@ encode_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 }
 
 static void
-encode_rows(IvfpqBuildState *bs)
+begin_sort(IvfpqBuildState *bs, int workmem, SortCoordinate coordinate)
 {
 	AttrNumber	keys[2] = {1, 2};
 	Oid			operators[2] = {Int4LessOperator, TIDLessOperator};
 	Oid			collations[2] = {InvalidOid, InvalidOid};
 	bool		nulls_first[2] = {false, false};
-	IvfpqQuantizer *q = &bs->quantizer;
 
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVFPQ_PHASE_ENCODE);
-
-	bs->sortdesc = CreateTemplateTupleDesc(3);
-	TupleDescInitEntry(bs->sortdesc, 1, "list", INT4OID, -1, 0);
-	TupleDescInitEntry(bs->sortdesc, 2, "tid", TIDOID, -1, 0);
-	TupleDescInitEntry(bs->sortdesc, 3, "code", BYTEAOID, -1, 0);
-	bs->slot = MakeSingleTupleTableSlot(bs->sortdesc, &TTSOpsVirtual);
+	if (bs->sortdesc == NULL)
+	{
+		bs->sortdesc = CreateTemplateTupleDesc(3);
+		TupleDescInitEntry(bs->sortdesc, 1, "list", INT4OID, -1, 0);
+		TupleDescInitEntry(bs->sortdesc, 2, "tid", TIDOID, -1, 0);
+		TupleDescInitEntry(bs->sortdesc, 3, "code", BYTEAOID, -1, 0);
+		bs->slot = MakeSingleTupleTableSlot(bs->sortdesc, &TTSOpsVirtual);
+	}
 	bs->sort = tuplesort_begin_heap(bs->sortdesc, 2, keys, operators, collations, nulls_first,
-									maintenance_work_mem, NULL,
+									workmem, coordinate,
 #if PG_VERSION_NUM >= 150000
 									TUPLESORT_NONE
 #else
 									false
 #endif
 		);
+}
+
+/* Batch buffers for encode_callback. */
+static void
+begin_batches(IvfpqBuildState *bs)
+{
+	IvfpqQuantizer *q = &bs->quantizer;
 
 	bs->batch = palloc(mul_size(mul_size(VQPQ_ASSIGN_BLOCK, bs->dims), sizeof(float)));
 	bs->batch_tids = palloc(sizeof(ItemPointerData) * VQPQ_ASSIGN_BLOCK);
@@ -409,7 +440,255 @@ encode_rows(IvfpqBuildState *bs)
 	bs->batch_codes = palloc((Size) VQPQ_ASSIGN_BLOCK * q->meta.code_size);
 	bs->scratch = MemoryContextAllocHuge(CurrentMemoryContext,
 										 ivfpq_encode_scratch_size(VQPQ_ASSIGN_BLOCK, bs->nlist, &q->pq));
+}
 
+/* ---------------------------------------------------------------- parallel encoding */
+
+/*
+ * Workers (and the leader) each scan part of the table through a parallel
+ * heap scan, assign and encode their rows with the quantizer the leader
+ * trained (copied into shared memory), and sort them into their own run of
+ * a shared tuplesort; the leader merges the runs and writes the pages.
+ */
+#define PARALLEL_KEY_SHARED		UINT64CONST(0xA7F0000000000001)
+#define PARALLEL_KEY_SORT		UINT64CONST(0xA7F0000000000002)
+#define PARALLEL_KEY_QUANTIZER	UINT64CONST(0xA7F0000000000003)
+
+typedef struct IvfpqShared
+{
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+	int			scantuplesortstates;
+	int			metric;
+	int			dims;
+	int			nlist;
+	int			m;
+	int			nbits;
+
+	ConditionVariable workersdonecv;
+	slock_t		mutex;
+	int			nparticipantsdone;
+	double		heap_tuples;
+	double		index_tuples;
+	/* a ParallelTableScanDescData follows, at BUFFERALIGN(sizeof(IvfpqShared)) */
+} IvfpqShared;
+
+#define ParallelTableScanFromIvfpqShared(shared) \
+	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(IvfpqShared))))
+
+PGDLLEXPORT void ivfpq_parallel_build_main(dsm_segment *seg, shm_toc *toc);
+
+/* One participant's share: scan, encode, sort its run, report. */
+static void
+participate(IvfpqBuildState *bs, IvfpqShared *shared, Sharedsort *sharedsort, int workmem, bool progress)
+{
+	SortCoordinate coordinate = palloc0(sizeof(SortCoordinateData));
+	TableScanDesc scan;
+
+	coordinate->isWorker = true;
+	coordinate->nParticipants = -1;
+	coordinate->sharedsort = sharedsort;
+	begin_sort(bs, workmem, coordinate);
+	begin_batches(bs);
+
+	scan = table_beginscan_parallel(bs->heap, ParallelTableScanFromIvfpqShared(shared));
+	table_index_build_scan(bs->heap, bs->index, bs->indexInfo, true, progress,
+						   encode_callback, bs, scan);
+	if (bs->batch_n > 0)
+		flush_batch(bs);
+	tuplesort_performsort(bs->sort);
+
+	SpinLockAcquire(&shared->mutex);
+	shared->nparticipantsdone++;
+	shared->heap_tuples += bs->heap_tuples;
+	shared->index_tuples += bs->index_tuples;
+	SpinLockRelease(&shared->mutex);
+	ConditionVariableSignal(&shared->workersdonecv);
+	tuplesort_end(bs->sort);
+	bs->sort = NULL;
+}
+
+static void
+end_parallel(IvfpqBuildState *bs)
+{
+	WaitForParallelWorkersToFinish(bs->pcxt);
+	if (IsMVCCSnapshot(bs->snapshot))
+		UnregisterSnapshot(bs->snapshot);
+	DestroyParallelContext(bs->pcxt);
+	ExitParallelMode();
+	bs->pcxt = NULL;
+}
+
+/* Set up shared memory and launch workers; false if none could start. */
+static bool
+begin_parallel(IvfpqBuildState *bs, int request)
+{
+	IvfpqQuantizer *q = &bs->quantizer;
+	ParallelContext *pcxt;
+	Size		est_shared;
+	Size		est_sort;
+	Size		centroid_bytes = mul_size(mul_size((Size) bs->nlist, bs->dims), sizeof(float));
+	Size		codebook_bytes = mul_size(mul_size((Size) q->pq.ksub, bs->dims), sizeof(float));
+	IvfpqShared *shared;
+	Sharedsort *sharedsort;
+	char	   *qdata;
+	int			scantuplesortstates = request + 1;	/* the leader takes part */
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("vqpq", "ivfpq_parallel_build_main", request);
+	bs->snapshot = bs->indexInfo->ii_Concurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
+
+	est_shared = add_size(BUFFERALIGN(sizeof(IvfpqShared)), table_parallelscan_estimate(bs->heap, bs->snapshot));
+	shm_toc_estimate_chunk(&pcxt->estimator, est_shared);
+	est_sort = tuplesort_estimate_shared(scantuplesortstates);
+	shm_toc_estimate_chunk(&pcxt->estimator, est_sort);
+	shm_toc_estimate_chunk(&pcxt->estimator, add_size(centroid_bytes, codebook_bytes));
+	shm_toc_estimate_keys(&pcxt->estimator, 3);
+	InitializeParallelDSM(pcxt);
+	bs->pcxt = pcxt;
+	if (pcxt->seg == NULL)
+	{
+		end_parallel(bs);
+		return false;
+	}
+
+	shared = shm_toc_allocate(pcxt->toc, est_shared);
+	memset(shared, 0, sizeof(IvfpqShared));
+	shared->heaprelid = RelationGetRelid(bs->heap);
+	shared->indexrelid = RelationGetRelid(bs->index);
+	shared->isconcurrent = bs->indexInfo->ii_Concurrent;
+	shared->scantuplesortstates = scantuplesortstates;
+	shared->metric = bs->metric;
+	shared->dims = bs->dims;
+	shared->nlist = bs->nlist;
+	shared->m = bs->m;
+	shared->nbits = bs->nbits;
+	ConditionVariableInit(&shared->workersdonecv);
+	SpinLockInit(&shared->mutex);
+	table_parallelscan_initialize(bs->heap, ParallelTableScanFromIvfpqShared(shared), bs->snapshot);
+
+	sharedsort = shm_toc_allocate(pcxt->toc, est_sort);
+	tuplesort_initialize_shared(sharedsort, scantuplesortstates, pcxt->seg);
+
+	qdata = shm_toc_allocate(pcxt->toc, add_size(centroid_bytes, codebook_bytes));
+	memcpy(qdata, q->centroids, centroid_bytes);
+	memcpy(qdata + centroid_bytes, q->pq.codebook, codebook_bytes);
+
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_SHARED, shared);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_SORT, sharedsort);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_QUANTIZER, qdata);
+
+	LaunchParallelWorkers(pcxt);
+	if (pcxt->nworkers_launched == 0)
+	{
+		end_parallel(bs);
+		return false;
+	}
+	ereport(DEBUG1, (errmsg_internal("ivfpq build: using %d parallel workers", pcxt->nworkers_launched)));
+	bs->shared = shared;
+	bs->sharedsort = sharedsort;
+	bs->nparticipants = pcxt->nworkers_launched + 1;
+	return true;
+}
+
+/* The leader's part: its own share of rows, then the merge of every run. */
+static void
+lead_parallel(IvfpqBuildState *bs)
+{
+	IvfpqShared *shared = bs->shared;
+	SortCoordinate coordinate = palloc0(sizeof(SortCoordinateData));
+
+	participate(bs, shared, bs->sharedsort, maintenance_work_mem / shared->scantuplesortstates, true);
+
+	for (;;)
+	{
+		SpinLockAcquire(&shared->mutex);
+		if (shared->nparticipantsdone == bs->nparticipants)
+		{
+			bs->heap_tuples = shared->heap_tuples;
+			bs->index_tuples = shared->index_tuples;
+			SpinLockRelease(&shared->mutex);
+			break;
+		}
+		SpinLockRelease(&shared->mutex);
+		ConditionVariableSleep(&shared->workersdonecv, WAIT_EVENT_PARALLEL_CREATE_INDEX_SCAN);
+	}
+	ConditionVariableCancelSleep();
+
+	coordinate->isWorker = false;
+	coordinate->nParticipants = bs->nparticipants;
+	coordinate->sharedsort = bs->sharedsort;
+	begin_sort(bs, maintenance_work_mem, coordinate);
+	tuplesort_performsort(bs->sort);
+}
+
+void
+ivfpq_parallel_build_main(dsm_segment *seg, shm_toc *toc)
+{
+	IvfpqShared *shared = shm_toc_lookup(toc, PARALLEL_KEY_SHARED, false);
+	Sharedsort *sharedsort = shm_toc_lookup(toc, PARALLEL_KEY_SORT, false);
+	char	   *qdata = shm_toc_lookup(toc, PARALLEL_KEY_QUANTIZER, false);
+	LOCKMODE	heap_lock = shared->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
+	LOCKMODE	index_lock = shared->isconcurrent ? RowExclusiveLock : AccessExclusiveLock;
+	IvfpqBuildState bs;
+	IvfpqQuantizer *q = &bs.quantizer;
+	Size		centroid_bytes;
+
+	memset(&bs, 0, sizeof(bs));
+	bs.heap = table_open(shared->heaprelid, heap_lock);
+	bs.index = index_open(shared->indexrelid, index_lock);
+	bs.indexInfo = BuildIndexInfo(bs.index);
+	bs.indexInfo->ii_Concurrent = shared->isconcurrent;
+	bs.metric = shared->metric;
+	bs.dims = shared->dims;
+	bs.nlist = shared->nlist;
+	bs.m = shared->m;
+	bs.nbits = shared->nbits;
+	bs.tmpctx = AllocSetContextCreate(CurrentMemoryContext, "ivfpq build batch", ALLOCSET_DEFAULT_SIZES);
+
+	/* the leader's quantizer, from shared memory */
+	centroid_bytes = mul_size(mul_size((Size) bs.nlist, bs.dims), sizeof(float));
+	q->meta.trained = 1;
+	q->meta.dims = bs.dims;
+	q->meta.nlist = bs.nlist;
+	q->meta.code_size = bs.nbits == 8 ? bs.m : (bs.m + 1) / 2;
+	q->centroids = (float *) qdata;
+	q->centroids_t = MemoryContextAllocHuge(CurrentMemoryContext, centroid_bytes);
+	q->centroid_norms = palloc(sizeof(float) * bs.nlist);
+	vqpq_transpose_centroids(q->centroids, bs.nlist, bs.dims, q->centroids_t, q->centroid_norms);
+	vqpq_pq_init(&q->pq, bs.dims, bs.m, bs.nbits,
+				 MemoryContextAllocHuge(CurrentMemoryContext, vqpq_pq_arrays_size(bs.dims, bs.m, bs.nbits)));
+	memcpy(q->pq.codebook, qdata + centroid_bytes, mul_size(mul_size((Size) q->pq.ksub, bs.dims), sizeof(float)));
+	vqpq_pq_prepare(&q->pq);
+
+	tuplesort_attach_shared(sharedsort, seg);
+	participate(&bs, shared, sharedsort, maintenance_work_mem / shared->scantuplesortstates, false);
+
+	index_close(bs.index, index_lock);
+	table_close(bs.heap, heap_lock);
+}
+
+/* ---------------------------------------------------------------- encoding, serial or parallel */
+
+static void
+encode_rows(IvfpqBuildState *bs)
+{
+	int			workers = 0;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVFPQ_PHASE_ENCODE);
+
+	/* only a trained index on a table has work worth sharing */
+	if (bs->heap && bs->quantizer.meta.trained)
+		workers = plan_create_index_workers(RelationGetRelid(bs->heap), RelationGetRelid(bs->index));
+	if (workers > 0 && begin_parallel(bs, workers))
+	{
+		lead_parallel(bs);
+		return;
+	}
+
+	begin_sort(bs, maintenance_work_mem, NULL);
+	begin_batches(bs);
 	if (bs->heap)
 	{
 		table_index_build_scan(bs->heap, bs->index, bs->indexInfo, true, true,
@@ -629,6 +908,8 @@ build(IvfpqBuildState *bs)
 	meta->built_rows = (uint64) bs->index_tuples;
 	write_index(bs);
 	tuplesort_end(bs->sort);
+	if (bs->pcxt)
+		end_parallel(bs);
 
 	if (bs->forknum == INIT_FORKNUM || RelationNeedsWAL(bs->index))
 		log_newpage_range(bs->index, bs->forknum, 0,

@@ -1,0 +1,60 @@
+# Parallel build: with max_parallel_maintenance_workers > 0, workers assign
+# and encode rows; DEBUG says how many; the index is the same, page for page,
+# as a serial build of the same table, for CREATE INDEX and for CREATE INDEX
+# CONCURRENTLY.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use VqpqTest;
+
+my $node = vqpq_node('parallel');
+$node->append_conf('postgresql.conf', "max_worker_processes = 8\nmax_parallel_workers = 8\n");
+$node->restart;
+load_clustered($node, 'items', 30000, 32, 40, 10, 5);
+$node->safe_psql('postgres', 'CREATE EXTENSION pageinspect');
+
+$node->safe_psql('postgres', q{
+	SET max_parallel_maintenance_workers = 0;
+	CREATE INDEX serial_idx ON items USING ivfpq (embedding) WITH (nlist = 100);
+});
+my ($ret, $out, $err) = $node->psql('postgres', q{
+	SET client_min_messages = debug1;
+	SET max_parallel_maintenance_workers = 2;
+	SET min_parallel_table_scan_size = 1;
+	CREATE INDEX parallel_idx ON items USING ivfpq (embedding) WITH (nlist = 100);
+});
+is($ret, 0, 'parallel build succeeds');
+like($err, qr/ivfpq build: using [1-9]\d* parallel workers/, 'DEBUG shows the parallel workers used');
+
+# the same pages (past each page's header, whose LSN differs; block 0 holds the build id)
+my $same_pages = sub {
+	my ($a, $b) = @_;
+	return $node->safe_psql('postgres', qq{
+		SELECT pg_relation_size('$a') = pg_relation_size('$b') AND NOT EXISTS (
+			SELECT 1 FROM generate_series(1, pg_relation_size('$a') / 8192 - 1) blk
+			 WHERE substr(get_raw_page('$a', blk::int), 25) <> substr(get_raw_page('$b', blk::int), 25))});
+};
+is($same_pages->('serial_idx', 'parallel_idx'), 't', 'the parallel build writes the same pages as the serial build');
+is($node->safe_psql('postgres', "SELECT count(*) FROM vqpq_index_check('parallel_idx')"), '0',
+	'vqpq_index_check finds no problem');
+
+($ret, $out, $err) = $node->psql('postgres', q{
+	SET client_min_messages = debug1;
+	SET max_parallel_maintenance_workers = 2;
+	SET min_parallel_table_scan_size = 1;
+	CREATE INDEX CONCURRENTLY concurrent_idx ON items USING ivfpq (embedding) WITH (nlist = 100);
+});
+is($ret, 0, 'CREATE INDEX CONCURRENTLY builds in parallel too');
+like($err, qr/using [1-9]\d* parallel workers/, 'with workers');
+is($same_pages->('serial_idx', 'concurrent_idx'), 't', 'and writes the same pages');
+
+my $query = q{SET enable_seqscan = off;
+	SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM items_queries WHERE id = 3) LIMIT 10) s};
+my $through_parallel = $node->safe_psql('postgres', $query);
+$node->safe_psql('postgres', 'DROP INDEX parallel_idx; DROP INDEX concurrent_idx');
+is($node->safe_psql('postgres', $query), $through_parallel, 'queries return the same rows through either index');
+
+$node->stop;
+done_testing();
