@@ -15,7 +15,10 @@ sub vqpq_node
 	my ($name, %init) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init(%init);
-	$node->append_conf('postgresql.conf', "shared_buffers = 256MB\nmax_wal_size = 2GB\n");
+	$node->append_conf('postgresql.conf', "shared_buffers = 256MB\nmax_wal_size = 2GB\n"
+		  # enable_seqscan = off inflates costs enough to trigger JIT compilation,
+		  # which costs far more than these small test queries
+		  . "jit = off\n");
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION vqpq');
 	return $node;

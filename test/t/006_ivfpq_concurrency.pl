@@ -110,7 +110,8 @@ $primary->pgbench('--no-vacuum --client=8 --jobs=2 --transactions=200', 0,
 		'update@5' => "UPDATE tst SET embedding = embedding * '[" . join(',', (0.5) x 16) . "]' WHERE i IN (SELECT i FROM tst ORDER BY random() LIMIT 3);",
 		'delete@5' => "DELETE FROM tst WHERE i IN (SELECT i FROM tst ORDER BY random() LIMIT 3);",
 		'select@10' => "SET enable_seqscan = off; SELECT i FROM tst ORDER BY embedding <-> (SELECT $vec FROM generate_series(1, 1) g) LIMIT 10;",
-		'vacuum@1' => 'VACUUM tst;',
+		# no heap truncation: it waits up to 5 s for a lock the other clients never leave free
+		'vacuum@1' => 'VACUUM (TRUNCATE false) tst;',
 	});
 check_index($primary, 'tst', 'tst_idx', 'after the concurrent mix');
 
