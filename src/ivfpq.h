@@ -71,7 +71,8 @@ typedef struct IvfpqPageOpaqueData
 	BlockNumber next;			/* next page of this chain, or Invalid */
 	uint16		count;			/* entries (entry pages) or items (list pages) */
 	uint16		type;			/* IvfpqPageType */
-	uint16		unused;
+	uint16		inserts;		/* entry pages: rows inserted after the build
+								 * (saturates at 65535) */
 	uint16		page_id;		/* IVFPQ_PAGE_ID, to tell our pages apart */
 } IvfpqPageOpaqueData;
 

@@ -74,6 +74,7 @@ append_entry(Relation index, const IvfpqMetaPageData *meta, int list,
 			memcpy(entry, tid, IVFPQ_ENTRY_TID_SIZE);
 			memcpy(entry + IVFPQ_ENTRY_TID_SIZE, code, meta->code_size);
 			opaque->count = 1;
+			opaque->inserts = 1;
 			((PageHeader) page)->pd_lower += meta->entry_size;
 			GenericXLogFinish(state);
 			UnlockReleaseBuffer(newbuf);
@@ -86,6 +87,8 @@ append_entry(Relation index, const IvfpqMetaPageData *meta, int list,
 	memcpy(entry, tid, IVFPQ_ENTRY_TID_SIZE);
 	memcpy(entry + IVFPQ_ENTRY_TID_SIZE, code, meta->code_size);
 	opaque->count++;
+	if (opaque->inserts < PG_UINT16_MAX)
+		opaque->inserts++;
 	((PageHeader) page)->pd_lower += meta->entry_size;
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);

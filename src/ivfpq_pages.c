@@ -42,7 +42,7 @@ ivfpq_init_page(Page page, IvfpqPageType type)
 	opaque->next = InvalidBlockNumber;
 	opaque->count = 0;
 	opaque->type = type;
-	opaque->unused = 0;
+	opaque->inserts = 0;
 	opaque->page_id = IVFPQ_PAGE_ID;
 }
 

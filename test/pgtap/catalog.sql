@@ -79,6 +79,7 @@ SELECT plan(
 	+ 8
 	+ 9
 	+ 3
+	+ 4
 );
 
 -- the type
@@ -174,6 +175,12 @@ SELECT is((SELECT pg_get_function_result('vqpq_index_check(regclass)'::regproced
 SELECT ok(NOT has_function_privilege('public', 'vqpq_index_check(regclass)', 'EXECUTE'),
 		  'vqpq_index_check is not executable by PUBLIC');
 
+-- knowing an index
+SELECT has_function('vqpq_index_info', ARRAY['regclass'], 'vqpq_index_info(regclass) exists');
+SELECT has_function('vqpq_index_prewarm', ARRAY['regclass'], 'vqpq_index_prewarm(regclass) exists');
+SELECT has_function('vqpq_index_recall', ARRAY['regclass', 'pqvector[]', 'integer'], 'vqpq_index_recall(regclass, pqvector[], integer) exists');
+SELECT has_function('vqpq_index_recall', ARRAY['regclass', 'integer', 'integer'], 'vqpq_index_recall(regclass, integer, integer) exists');
+
 -- nothing in the extension escapes these checks: its every function is listed above
 SELECT bag_eq(
 	$$SELECT p.proname::text, string_to_array(oidvectortypes(p.proargtypes), ', ') FROM pg_depend d
@@ -181,7 +188,9 @@ SELECT bag_eq(
 	   WHERE d.refclassid = 'pg_extension'::regclass AND p.prokind = 'f'
 		 AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'vqpq')$$,
 	$$SELECT name, args FROM expected_functions
-	  UNION ALL VALUES ('ivfpqhandler', '{internal}'::text[]), ('vqpq_index_check', '{regclass}')$$,
+	  UNION ALL VALUES ('ivfpqhandler', '{internal}'::text[]), ('vqpq_index_check', '{regclass}'),
+		('vqpq_index_info', '{regclass}'), ('vqpq_index_prewarm', '{regclass}'),
+		('vqpq_index_recall', '{regclass,pqvector[],integer}'), ('vqpq_index_recall', '{regclass,integer,integer}')$$,
 	'the extension has exactly the functions listed');
 
 SELECT * FROM finish();

@@ -1,0 +1,67 @@
+-- Knowing an index: vqpq_index_info, vqpq_index_prewarm, vqpq_index_recall.
+CREATE TABLE inf (id int, val pqvector(4));
+INSERT INTO inf SELECT i, ARRAY[i % 10, (i * 3) % 7, i % 5, 1]::real[] FROM generate_series(1, 1000) i;
+CREATE INDEX inf_idx ON inf USING ivfpq (val) WITH (nlist = 4, m = 2, nbits = 4);
+
+-- what the index is
+SELECT metric, dims, nlist, m, nbits, code_bytes, trained, built_rows, rows, inserted_since_build,
+       pages = pg_relation_size('inf_idx') / 8192 AS pages_match, bytes = pg_relation_size('inf_idx') AS bytes_match,
+       bytes_per_row = bytes::float8 / rows AS per_row_match,
+       list_min <= list_median AND list_median <= list_max AS sizes_ordered, list_imbalance >= 1 AS imbalance_at_least_1,
+       sample_rows, quantization_error >= 0 AS has_error, advice
+  FROM vqpq_index_info('inf_idx');
+
+-- rows inserted after the build are counted; when they are many, it says so
+INSERT INTO inf SELECT i, ARRAY[i % 9, i % 4, 2, 3]::real[] FROM generate_series(1001, 1100) i;
+SELECT built_rows, rows, inserted_since_build, advice FROM vqpq_index_info('inf_idx');
+INSERT INTO inf SELECT i, ARRAY[i % 9, i % 4, 2, 3]::real[] FROM generate_series(1101, 1300) i;
+SELECT built_rows, rows, inserted_since_build, advice FROM vqpq_index_info('inf_idx');
+-- deleted rows leave at VACUUM; the insert count stays
+DELETE FROM inf WHERE id > 1200;
+VACUUM inf;
+SELECT rows, inserted_since_build FROM vqpq_index_info('inf_idx');
+-- REINDEX CONCURRENTLY retrains it
+REINDEX INDEX CONCURRENTLY inf_idx;
+SELECT built_rows, rows, inserted_since_build, advice FROM vqpq_index_info('inf_idx');
+
+-- prewarm reads every page
+SELECT vqpq_index_prewarm('inf_idx') = pg_relation_size('inf_idx') / 8192 AS all_pages;
+
+-- recall at the current settings: every list and deep re-ranking find the exact rows
+SET vqpq.nprobe = 4;
+SET vqpq.rerank = 2000;
+SELECT recall, queries_run, nprobe, rerank, index_ms >= 0 AS timed FROM vqpq_index_recall('inf_idx', 5, 20);
+SELECT recall, queries_run FROM vqpq_index_recall('inf_idx', ARRAY['[1,1,1,1]', '[5,5,5,1]']::pqvector[], 3);
+SELECT recall, queries_run FROM vqpq_index_recall('inf_idx', '{}'::pqvector[], 3);
+RESET vqpq.nprobe;
+RESET vqpq.rerank;
+-- the planner settings it changes inside are back afterwards
+SHOW enable_indexscan;
+SHOW enable_seqscan;
+
+-- an index built on no rows, and one built on few
+CREATE TABLE few (val pqvector(2));
+CREATE INDEX few_idx ON few USING ivfpq (val);
+SELECT trained, rows, advice FROM vqpq_index_info('few_idx');
+INSERT INTO few SELECT ARRAY[i, i]::real[] FROM generate_series(1, 50) i;
+SELECT trained, rows, advice FROM vqpq_index_info('few_idx');
+REINDEX INDEX few_idx;
+SELECT trained, sample_rows, advice FROM vqpq_index_info('few_idx');
+DROP TABLE few;
+
+-- errors
+SELECT * FROM vqpq_index_info('inf');
+CREATE INDEX inf_btree ON inf (id);
+SELECT * FROM vqpq_index_info('inf_btree');
+SELECT vqpq_index_prewarm('inf_btree');
+SELECT * FROM vqpq_index_recall('inf_btree');
+SELECT * FROM vqpq_index_recall('inf_idx', 0);
+SELECT * FROM vqpq_index_recall('inf_idx', ARRAY['[1,1,1,1]']::pqvector[], 0);
+-- reading an index needs SELECT on its table
+CREATE ROLE regress_vqpq_nobody;
+SET ROLE regress_vqpq_nobody;
+SELECT rows FROM vqpq_index_info('inf_idx');
+SELECT vqpq_index_prewarm('inf_idx');
+RESET ROLE;
+DROP ROLE regress_vqpq_nobody;
+DROP TABLE inf;

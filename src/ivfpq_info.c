@@ -1,0 +1,235 @@
+/*
+ * ivfpq_info.c
+ *		Knowing an index: vqpq_index_info() (what it is, how full and
+ *		balanced its lists are, whether it has drifted from the data it was
+ *		trained on) and vqpq_index_prewarm() (load it into shared buffers).
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/index.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "ivfpq.h"
+
+/* Drift thresholds behind the advice vqpq_index_info gives. */
+#define DRIFT_INSERTED_SHARE	0.2		/* rows inserted after the build / built rows */
+#define DRIFT_IMBALANCE			3.0		/* list imbalance factor */
+
+/*
+ * Open an ivfpq index for reading, checking the caller may read its table.
+ * Returns the index; *heap is its table, both opened with AccessShareLock.
+ */
+static Relation
+open_ivfpq_index(Oid indexoid, Relation *heap)
+{
+	Oid			heapoid = IndexGetRelation(indexoid, true);
+	Relation	index;
+	AclResult	aclresult;
+
+	if (!OidIsValid(heapoid))
+	{
+		char	   *name = get_rel_name(indexoid);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an index", name ? name : "(unknown)")));
+	}
+	aclresult = pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(heapoid));
+
+	*heap = table_open(heapoid, AccessShareLock);
+	index = index_open(indexoid, AccessShareLock);
+	if (index->rd_indam->ambuild != ivfpq_build)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an ivfpq index", RelationGetRelationName(index))));
+	return index;
+}
+
+static void
+close_ivfpq_index(Relation index, Relation heap)
+{
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+}
+
+static int
+compare_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static const char *
+metric_name(uint32 metric)
+{
+	switch (metric)
+	{
+		case IVFPQ_METRIC_L2:
+			return "l2";
+		case IVFPQ_METRIC_IP:
+			return "inner product";
+		case IVFPQ_METRIC_COSINE:
+			return "cosine";
+	}
+	return "unknown";
+}
+
+PG_FUNCTION_INFO_V1(vqpq_index_info);
+Datum
+vqpq_index_info(PG_FUNCTION_ARGS)
+{
+	Relation	heap;
+	Relation	index = open_ivfpq_index(PG_GETARG_OID(0), &heap);
+	IvfpqMetaPageData meta;
+	int64	   *sizes;
+	int64		rows = 0;
+	int64		inserted = 0;
+	double		sum_squares = 0;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	TupleDesc	desc;
+	Datum		values[20];
+	bool		nulls[20];
+	StringInfoData advice;
+	int			i = 0;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	ivfpq_read_meta(index, &meta);
+	sizes = palloc0(sizeof(int64) * meta.nlist);
+
+	/* every list's chain: entries and rows inserted since the build */
+	for (uint32 p = 0; p < meta.lists_pages; p++)
+	{
+		Buffer		buf = ReadBuffer(index, meta.lists_start + p);
+		int			count;
+		BlockNumber *starts;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		count = Min(IvfpqPageGetOpaque(BufferGetPage(buf))->count, IVFPQ_LISTS_PER_PAGE);
+		starts = palloc(sizeof(BlockNumber) * count);
+		for (int l = 0; l < count; l++)
+			starts[l] = ((IvfpqListData *) PageGetContents(BufferGetPage(buf)))[l].start;
+		UnlockReleaseBuffer(buf);
+
+		for (int l = 0; l < count; l++)
+		{
+			int			list = p * IVFPQ_LISTS_PER_PAGE + l;
+			BlockNumber blkno = starts[l];
+
+			while (BlockNumberIsValid(blkno) && list < (int) meta.nlist)
+			{
+				IvfpqPageOpaque opaque;
+
+				buf = ReadBuffer(index, blkno);
+				LockBuffer(buf, BUFFER_LOCK_SHARE);
+				opaque = IvfpqPageGetOpaque(BufferGetPage(buf));
+				sizes[list] += opaque->count;
+				inserted += opaque->inserts;
+				blkno = opaque->next;
+				UnlockReleaseBuffer(buf);
+				CHECK_FOR_INTERRUPTS();
+			}
+		}
+		pfree(starts);
+	}
+	for (uint32 l = 0; l < meta.nlist; l++)
+	{
+		rows += sizes[l];
+		sum_squares += (double) sizes[l] * sizes[l];
+	}
+	qsort(sizes, meta.nlist, sizeof(int64), compare_int64);
+
+	/* what to do about it, if anything */
+	initStringInfo(&advice);
+	if (!meta.trained)
+		appendStringInfoString(&advice, rows > 0
+							   ? "REINDEX: the index was built without rows and has no quantizer, so every scan reads all its rows; "
+							   : "built without rows: REINDEX once the table has data; ");
+	else
+	{
+		if (meta.sample_rows < meta.nlist || meta.sample_rows < (1u << meta.nbits))
+			appendStringInfo(&advice, "trained on little data (%llu rows): REINDEX once the table is loaded; ",
+							 (unsigned long long) meta.sample_rows);
+		if (inserted > DRIFT_INSERTED_SHARE * Max(meta.built_rows, 1))
+			appendStringInfo(&advice, "%.0f%% of the rows were inserted after the build, so the quantizer may no longer fit the data: REINDEX INDEX CONCURRENTLY %s; ",
+							 100.0 * inserted / Max(meta.built_rows, 1),
+							 quote_identifier(RelationGetRelationName(index)));
+		if (rows > 0 && meta.nlist * sum_squares / ((double) rows * rows) > DRIFT_IMBALANCE)
+			appendStringInfo(&advice, "the lists are unbalanced (imbalance %.1f): REINDEX to retrain them; ",
+							 meta.nlist * sum_squares / ((double) rows * rows));
+	}
+	if (advice.len == 0)
+		appendStringInfoString(&advice, "ok");
+	else
+		advice.data[advice.len -= 2] = '\0';	/* the last "; " */
+
+	memset(nulls, 0, sizeof(nulls));
+	values[i++] = CStringGetTextDatum(metric_name(meta.metric));
+	values[i++] = Int32GetDatum(meta.dims);
+	values[i++] = Int32GetDatum(meta.nlist);
+	values[i++] = Int32GetDatum(meta.m);
+	values[i++] = Int32GetDatum(meta.nbits);
+	values[i++] = Int32GetDatum(meta.code_size);
+	values[i++] = BoolGetDatum(meta.trained != 0);
+	values[i++] = Int64GetDatum((int64) meta.built_rows);
+	values[i++] = Int64GetDatum(rows);
+	values[i++] = Int64GetDatum(inserted);
+	values[i++] = Int64GetDatum((int64) nblocks);
+	values[i++] = Int64GetDatum((int64) nblocks * BLCKSZ);
+	if (rows > 0)
+		values[i++] = Float8GetDatum((double) nblocks * BLCKSZ / rows);
+	else
+		nulls[i++] = true;
+	values[i++] = Int64GetDatum(sizes[0]);
+	values[i++] = Int64GetDatum(sizes[meta.nlist / 2]);
+	values[i++] = Int64GetDatum(sizes[meta.nlist - 1]);
+	if (rows > 0)
+		values[i++] = Float8GetDatum(meta.nlist * sum_squares / ((double) rows * rows));
+	else
+		nulls[i++] = true;
+	values[i++] = Int64GetDatum((int64) meta.sample_rows);
+	if (meta.trained)
+		values[i++] = Float8GetDatum(meta.pq_error);
+	else
+		nulls[i++] = true;
+	values[i++] = CStringGetTextDatum(advice.data);
+	Assert(i == desc->natts);
+
+	close_ivfpq_index(index, heap);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/*
+ * Read every page of the index into shared buffers, and its quantizer into
+ * this backend's cache, so the first queries after a restart are not cold.
+ */
+PG_FUNCTION_INFO_V1(vqpq_index_prewarm);
+Datum
+vqpq_index_prewarm(PG_FUNCTION_ARGS)
+{
+	Relation	heap;
+	Relation	index = open_ivfpq_index(PG_GETARG_OID(0), &heap);
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+
+	for (BlockNumber blkno = 0; blkno < nblocks; blkno++)
+	{
+		ReleaseBuffer(ReadBuffer(index, blkno));
+		CHECK_FOR_INTERRUPTS();
+	}
+	ivfpq_unpin_quantizer(ivfpq_pin_quantizer(index));
+
+	close_ivfpq_index(index, heap);
+	PG_RETURN_INT64((int64) nblocks);
+}
