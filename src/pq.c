@@ -177,8 +177,13 @@ vqpq_pq_lut_l2(const VqpqPq *pq, const float *r, float *lut)
 
 		vqpq_kernels.dot_block(r + off, 1, 0, pq->codebook_t + (size_t) pq->ksub * off,
 							   pq->ksub, pq->ksub, dsub, row, pq->ksub);
-		for (int c = 0; c < pq->ksub; c++)
-			row[c] = rnorm + norms[c] - 2.0f * row[c];
+		{
+			float	   *restrict out = row;
+			const float *restrict nrm = norms;
+
+			for (int c = 0; c < pq->ksub; c++)
+				out[c] = rnorm + nrm[c] - 2.0f * out[c];
+		}
 	}
 }
 
