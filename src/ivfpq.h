@@ -183,6 +183,8 @@ extern void ivfpq_read_blob(Relation index, BlockNumber start, uint32 npages,
 							void *data, Size size);
 extern void ivfpq_list_location(BlockNumber lists_start, int list,
 								BlockNumber *blkno, int *index);
+extern void ivfpq_read_list_starts(Relation index, const IvfpqMetaPageData *meta,
+								   BlockNumber *starts);
 
 /* ivfpq_cache.c */
 extern IvfpqQuantizer *ivfpq_pin_quantizer(Relation index);

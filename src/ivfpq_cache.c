@@ -124,27 +124,7 @@ load_quantizer(Relation index, const IvfpqMetaPageData *meta)
 	q->list_start = alloc_array(cxt, nlist, sizeof(BlockNumber));
 
 	/* list start pages never change after the build */
-	for (Size first = 0; first < nlist; first += IVFPQ_LISTS_PER_PAGE)
-	{
-		BlockNumber blkno;
-		int			slot;
-		Buffer		buf;
-		Page		page;
-		Size		count = Min((Size) IVFPQ_LISTS_PER_PAGE, nlist - first);
-
-		ivfpq_list_location(meta->lists_start, (int) first, &blkno, &slot);
-		buf = ReadBuffer(index, blkno);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		if (!ivfpq_page_is_valid(page, IVFPQ_PAGE_LISTS))
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("ivfpq index \"%s\" has a corrupt list page at block %u",
-							RelationGetRelationName(index), blkno)));
-		for (Size i = 0; i < count; i++)
-			q->list_start[first + i] = ((IvfpqListData *) PageGetContents(page))[i].start;
-		UnlockReleaseBuffer(buf);
-	}
+	ivfpq_read_list_starts(index, meta, q->list_start);
 
 	if (meta->trained)
 	{

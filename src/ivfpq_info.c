@@ -93,6 +93,7 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 	Relation	index = open_ivfpq_index(PG_GETARG_OID(0), &heap);
 	IvfpqMetaPageData meta;
 	int64	   *sizes;
+	BlockNumber *starts;
 	int64		rows = 0;
 	int64		inserted = 0;
 	double		sum_squares = 0;
@@ -110,39 +111,25 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 	sizes = palloc0(sizeof(int64) * meta.nlist);
 
 	/* every list's chain: entries and rows inserted since the build */
-	for (uint32 p = 0; p < meta.lists_pages; p++)
+	starts = palloc(sizeof(BlockNumber) * meta.nlist);
+	ivfpq_read_list_starts(index, &meta, starts);
+	for (uint32 list = 0; list < meta.nlist; list++)
 	{
-		Buffer		buf = ReadBuffer(index, meta.lists_start + p);
-		int			count;
-		BlockNumber *starts;
+		BlockNumber blkno = starts[list];
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		count = Min(IvfpqPageGetOpaque(BufferGetPage(buf))->count, IVFPQ_LISTS_PER_PAGE);
-		starts = palloc(sizeof(BlockNumber) * count);
-		for (int l = 0; l < count; l++)
-			starts[l] = ((IvfpqListData *) PageGetContents(BufferGetPage(buf)))[l].start;
-		UnlockReleaseBuffer(buf);
-
-		for (int l = 0; l < count; l++)
+		while (BlockNumberIsValid(blkno))
 		{
-			int			list = p * IVFPQ_LISTS_PER_PAGE + l;
-			BlockNumber blkno = starts[l];
+			Buffer		buf = ReadBuffer(index, blkno);
+			IvfpqPageOpaque opaque;
 
-			while (BlockNumberIsValid(blkno) && list < (int) meta.nlist)
-			{
-				IvfpqPageOpaque opaque;
-
-				buf = ReadBuffer(index, blkno);
-				LockBuffer(buf, BUFFER_LOCK_SHARE);
-				opaque = IvfpqPageGetOpaque(BufferGetPage(buf));
-				sizes[list] += opaque->count;
-				inserted += opaque->inserts;
-				blkno = opaque->next;
-				UnlockReleaseBuffer(buf);
-				CHECK_FOR_INTERRUPTS();
-			}
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			opaque = IvfpqPageGetOpaque(BufferGetPage(buf));
+			sizes[list] += opaque->count;
+			inserted += opaque->inserts;
+			blkno = opaque->next;
+			UnlockReleaseBuffer(buf);
+			CHECK_FOR_INTERRUPTS();
 		}
-		pfree(starts);
 	}
 	for (uint32 l = 0; l < meta.nlist; l++)
 	{

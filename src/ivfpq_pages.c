@@ -154,3 +154,26 @@ ivfpq_list_location(BlockNumber lists_start, int list, BlockNumber *blkno, int *
 	*blkno = lists_start + list / IVFPQ_LISTS_PER_PAGE;
 	*index = list % IVFPQ_LISTS_PER_PAGE;
 }
+
+/* The first entry page of every list (nlist of them), from the list pages. */
+void
+ivfpq_read_list_starts(Relation index, const IvfpqMetaPageData *meta, BlockNumber *starts)
+{
+	for (uint32 p = 0; p < meta->lists_pages; p++)
+	{
+		BlockNumber blkno = meta->lists_start + p;
+		Buffer		buf = ReadBuffer(index, blkno);
+		Page		page;
+		uint32		first = p * IVFPQ_LISTS_PER_PAGE;
+		uint32		count;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (!ivfpq_page_is_valid(page, IVFPQ_PAGE_LISTS))
+			corrupt_page_error(index, blkno, "a list page");
+		count = Min((uint32) IvfpqPageGetOpaque(page)->count, meta->nlist - first);
+		for (uint32 i = 0; i < count; i++)
+			starts[first + i] = ((IvfpqListData *) PageGetContents(page))[i].start;
+		UnlockReleaseBuffer(buf);
+	}
+}

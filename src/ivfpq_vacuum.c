@@ -10,25 +10,12 @@
 
 #include "ivfpq.h"
 
-/* The first entry page of every list, read from the list pages. */
 static BlockNumber *
 read_list_starts(Relation index, const IvfpqMetaPageData *meta)
 {
 	BlockNumber *starts = palloc(sizeof(BlockNumber) * meta->nlist);
 
-	for (uint32 p = 0; p < meta->lists_pages; p++)
-	{
-		Buffer		buf = ReadBuffer(index, meta->lists_start + p);
-		Page		page;
-		int			count;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		count = IvfpqPageGetOpaque(page)->count;
-		for (int i = 0; i < count; i++)
-			starts[p * IVFPQ_LISTS_PER_PAGE + i] = ((IvfpqListData *) PageGetContents(page))[i].start;
-		UnlockReleaseBuffer(buf);
-	}
+	ivfpq_read_list_starts(index, meta, starts);
 	return starts;
 }
 
