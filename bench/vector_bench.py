@@ -189,6 +189,8 @@ def main():
     ap.add_argument("--clients", default="1,4")
     ap.add_argument("--seconds", type=int, default=5, help="per QPS measurement")
     ap.add_argument("--no-faiss", action="store_true")
+    ap.add_argument("--engines", default="exact,vqpq,hnsw,ivfflat,faiss",
+                    help="comma-separated subset of exact,vqpq,hnsw,ivfflat,faiss")
     ap.add_argument("--out", default="bench/results", help="directory for results.md, results.jsonl, recall_qps.png")
     args = ap.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
@@ -227,6 +229,12 @@ def main():
                         f"CREATE INDEX bench_ivfflat ON bench_items_v USING ivfflat (embedding {vops}) "
                         f"WITH (lists = {lists})",
                         [(f"probes={p}", f"-c ivfflat.probes={p}") for p in (1, 4, 10, 20, 40)]))
+
+    chosen = set(args.engines.split(","))
+    keys = {"exact scan": "exact", "vqpq ivfpq": "vqpq", "pgvector hnsw": "hnsw", "pgvector ivfflat": "ivfflat"}
+    engines = [e for e in engines if keys[e[0]] in chosen]
+    if "faiss" not in chosen:
+        args.no_faiss = True
 
     results = []
     for name, table, qtable, create, settings in engines:
