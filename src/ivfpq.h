@@ -185,6 +185,7 @@ extern void ivfpq_list_location(BlockNumber lists_start, int list,
 								BlockNumber *blkno, int *index);
 extern void ivfpq_read_list_starts(Relation index, const IvfpqMetaPageData *meta,
 								   BlockNumber *starts);
+extern int64 ivfpq_count_entries(Relation index, const IvfpqMetaPageData *meta, int64 *entries);
 
 /* ivfpq_cache.c */
 extern IvfpqQuantizer *ivfpq_pin_quantizer(Relation index);

@@ -93,7 +93,6 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 	Relation	index = open_ivfpq_index(PG_GETARG_OID(0), &heap);
 	IvfpqMetaPageData meta;
 	int64	   *sizes;
-	BlockNumber *starts;
 	int64		rows = 0;
 	int64		inserted = 0;
 	double		sum_squares = 0;
@@ -108,29 +107,10 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 
 	ivfpq_read_meta(index, &meta);
-	sizes = palloc0(sizeof(int64) * meta.nlist);
+	sizes = palloc(sizeof(int64) * meta.nlist);
 
 	/* every list's chain: entries and rows inserted since the build */
-	starts = palloc(sizeof(BlockNumber) * meta.nlist);
-	ivfpq_read_list_starts(index, &meta, starts);
-	for (uint32 list = 0; list < meta.nlist; list++)
-	{
-		BlockNumber blkno = starts[list];
-
-		while (BlockNumberIsValid(blkno))
-		{
-			Buffer		buf = ReadBuffer(index, blkno);
-			IvfpqPageOpaque opaque;
-
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			opaque = IvfpqPageGetOpaque(BufferGetPage(buf));
-			sizes[list] += opaque->count;
-			inserted += opaque->inserts;
-			blkno = opaque->next;
-			UnlockReleaseBuffer(buf);
-			CHECK_FOR_INTERRUPTS();
-		}
-	}
+	inserted = ivfpq_count_entries(index, &meta, sizes);
 	for (uint32 l = 0; l < meta.nlist; l++)
 	{
 		rows += sizes[l];

@@ -177,3 +177,37 @@ ivfpq_read_list_starts(Relation index, const IvfpqMetaPageData *meta, BlockNumbe
 		UnlockReleaseBuffer(buf);
 	}
 }
+
+/*
+ * Walk every list's chain: entries[list] gets the entries of each list, and
+ * the return value is the rows inserted since the build (all lists).
+ */
+int64
+ivfpq_count_entries(Relation index, const IvfpqMetaPageData *meta, int64 *entries)
+{
+	BlockNumber *starts = palloc(sizeof(BlockNumber) * meta->nlist);
+	int64		inserted = 0;
+
+	ivfpq_read_list_starts(index, meta, starts);
+	for (uint32 list = 0; list < meta->nlist; list++)
+	{
+		BlockNumber blkno = starts[list];
+
+		entries[list] = 0;
+		while (BlockNumberIsValid(blkno))
+		{
+			Buffer		buf = ReadBuffer(index, blkno);
+			IvfpqPageOpaque opaque;
+
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			opaque = IvfpqPageGetOpaque(BufferGetPage(buf));
+			entries[list] += opaque->count;
+			inserted += opaque->inserts;
+			blkno = opaque->next;
+			UnlockReleaseBuffer(buf);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	pfree(starts);
+	return inserted;
+}

@@ -142,28 +142,15 @@ ivfpq_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	if (stats == NULL)
 	{
 		IvfpqMetaPageData meta;
-		BlockNumber *starts;
+		int64	   *entries;
 
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 		ivfpq_read_meta(index, &meta);
-		starts = read_list_starts(index, &meta);
+		entries = palloc(sizeof(int64) * meta.nlist);
+		ivfpq_count_entries(index, &meta, entries);
 		for (uint32 list = 0; list < meta.nlist; list++)
-		{
-			BlockNumber blkno = starts[list];
-
-			while (BlockNumberIsValid(blkno))
-			{
-				Buffer		buf = ReadBuffer(index, blkno);
-				IvfpqPageOpaque opaque;
-
-				LockBuffer(buf, BUFFER_LOCK_SHARE);
-				opaque = IvfpqPageGetOpaque(BufferGetPage(buf));
-				stats->num_index_tuples += opaque->count;
-				blkno = opaque->next;
-				UnlockReleaseBuffer(buf);
-				vacuum_delay_point();
-			}
-		}
+			stats->num_index_tuples += entries[list];
+		pfree(entries);
 	}
 	stats->num_pages = RelationGetNumberOfBlocks(index);
 	return stats;
