@@ -76,6 +76,40 @@ SET vqpq.max_probes = 0;
 SET vqpq.max_probes = 5;
 RESET vqpq.iterative_scan;
 RESET vqpq.max_probes;
+SHOW vqpq.table_cache_size;
+SET vqpq.table_cache_size = -1;
+SET vqpq.table_cache_size = '1MB';
+SHOW vqpq.table_cache_size;
+RESET vqpq.table_cache_size;
+
+-- precomputed list tables: not cached, partly cached, cached and read from
+-- the cache all give the same quantized order; so do two scans open at once
+CREATE TABLE pc (id int, val pqvector(8));
+INSERT INTO pc SELECT i, ARRAY(SELECT sin(i * 7 + j) * (1 + i % 5) FROM generate_series(1, 8) j)::real[]
+  FROM generate_series(1, 3000) i;
+CREATE INDEX pc_val ON pc USING ivfpq (val) WITH (nlist = 16, m = 4);
+SET enable_seqscan = off;
+SET vqpq.rerank = 0;
+SET vqpq.nprobe = 16;
+CREATE TEMP TABLE pc_orders (setting text, ids int[]);
+-- the first scans of this new index find no tables cached
+SET vqpq.table_cache_size = 0;
+INSERT INTO pc_orders SELECT 'none', array_agg(id) FROM (SELECT id FROM pc ORDER BY val <-> '[1,0,1,0,1,0,1,0]' LIMIT 200) s;
+SET vqpq.table_cache_size = '8kB';	-- room for two of the 16 lists' tables
+INSERT INTO pc_orders SELECT 'partly', array_agg(id) FROM (SELECT id FROM pc ORDER BY val <-> '[1,0,1,0,1,0,1,0]' LIMIT 200) s;
+RESET vqpq.table_cache_size;
+INSERT INTO pc_orders SELECT 'cached', array_agg(id) FROM (SELECT id FROM pc ORDER BY val <-> '[1,0,1,0,1,0,1,0]' LIMIT 200) s;
+INSERT INTO pc_orders SELECT 'from cache', array_agg(id) FROM (SELECT id FROM pc ORDER BY val <-> '[1,0,1,0,1,0,1,0]' LIMIT 200) s;
+SELECT count(DISTINCT ids) AS distinct_orders, min(cardinality(ids)) AS rows FROM pc_orders;
+-- a nested loop: the inner scans run while the outer one is open, and each
+-- row's nearest neighbour is itself
+RESET vqpq.rerank;
+SELECT count(*) AS pairs, bool_and(n.id = o.id) AS each_finds_itself
+  FROM (SELECT id, val FROM pc ORDER BY val <-> '[1,0,1,0,1,0,1,0]' LIMIT 20) o
+  CROSS JOIN LATERAL (SELECT id FROM pc p ORDER BY p.val <-> o.val LIMIT 1) n;
+RESET vqpq.nprobe;
+RESET enable_seqscan;
+DROP TABLE pc;
 -- the vqpq prefix is reserved
 SET vqpq.no_such_setting = 1;
 

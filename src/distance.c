@@ -161,6 +161,21 @@ argmin_expanded_portable(const float *dots, const float *norms, int k, float *va
 	return best;
 }
 
+
+/* out[i] = a[i] + alpha * b[i], alpha a power of two (see distance.h) */
+static void
+madd_portable(const float *a, float alpha, const float *b, float *out, int n)
+{
+	int			i = 0;
+
+	/* blocks of 8 with no dependencies let the compiler use vector registers */
+	for (; i + 8 <= n; i += 8)
+		for (int l = 0; l < 8; l++)
+			out[i + l] = a[i + l] + alpha * b[i + l];
+	for (; i < n; i++)
+		out[i] = a[i] + alpha * b[i];
+}
+
 static const VqpqDistanceKernels portable_kernels = {
 	"portable",
 	l2_squared_portable,
@@ -169,6 +184,7 @@ static const VqpqDistanceKernels portable_kernels = {
 	cosine_parts_portable,
 	dot_block_portable,
 	argmin_expanded_portable,
+	madd_portable,
 };
 
 #ifdef VQPQ_X86_DISPATCH
@@ -480,6 +496,19 @@ argmin_expanded_avx2(const float *dots, const float *norms, int k, float *value)
 	return result;
 }
 
+AVX2 static void
+madd_avx2(const float *a, float alpha, const float *b, float *out, int n)
+{
+	__m256		va = _mm256_set1_ps(alpha);
+	int			i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(out + i, _mm256_add_ps(_mm256_loadu_ps(a + i),
+												_mm256_mul_ps(va, _mm256_loadu_ps(b + i))));
+	for (; i < n; i++)
+		out[i] = a[i] + alpha * b[i];
+}
+
 static const VqpqDistanceKernels avx2_kernels = {
 	"avx2",
 	l2_squared_avx2,
@@ -488,6 +517,7 @@ static const VqpqDistanceKernels avx2_kernels = {
 	cosine_parts_avx2,
 	dot_block_avx2,
 	argmin_expanded_avx2,
+	madd_avx2,
 };
 
 /* ---------------- AVX-512F: 4 x 16 lanes, masked tails ---------------- */
@@ -750,6 +780,25 @@ argmin_expanded_avx512(const float *dots, const float *norms, int k, float *valu
 	return _mm512_mask_reduce_min_epi32(at_min, best_idx);
 }
 
+AVX512 static void
+madd_avx512(const float *a, float alpha, const float *b, float *out, int n)
+{
+	__m512		va = _mm512_set1_ps(alpha);
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(out + i, _mm512_add_ps(_mm512_loadu_ps(a + i),
+												_mm512_mul_ps(va, _mm512_loadu_ps(b + i))));
+	if (i < n)
+	{
+		__mmask16	mask = tail_mask512(n - i);
+
+		_mm512_mask_storeu_ps(out + i, mask,
+							  _mm512_add_ps(_mm512_maskz_loadu_ps(mask, a + i),
+											_mm512_mul_ps(va, _mm512_maskz_loadu_ps(mask, b + i))));
+	}
+}
+
 static const VqpqDistanceKernels avx512_kernels = {
 	"avx512",
 	l2_squared_avx512,
@@ -758,6 +807,7 @@ static const VqpqDistanceKernels avx512_kernels = {
 	cosine_parts_avx512,
 	dot_block_avx512,
 	argmin_expanded_avx512,
+	madd_avx512,
 };
 
 /*
@@ -787,6 +837,7 @@ VqpqDistanceKernels vqpq_kernels = {
 	cosine_parts_portable,
 	dot_block_portable,
 	argmin_expanded_portable,
+	madd_portable,
 };
 
 int

@@ -45,6 +45,14 @@ typedef struct VqpqDistanceKernels
 	 * so every variant picks the same j.
 	 */
 	int			(*argmin_expanded) (const float *dots, const float *norms, int k, float *value);
+
+	/*
+	 * out[i] = a[i] + alpha * b[i] for i < n (out may be a or b), alpha a
+	 * power of two (or its negative): the product is then exact, so every
+	 * variant gives the same floats whether or not the compiler fuses the
+	 * multiply and the add.  Builds and combines lookup tables.
+	 */
+	void		(*madd) (const float *a, float alpha, const float *b, float *out, int n);
 } VqpqDistanceKernels;
 
 /* The kernels in use; valid after vqpq_distance_init(). */

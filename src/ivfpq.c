@@ -26,6 +26,7 @@ int			ivfpq_nprobe = 10;
 int			ivfpq_rerank = 100;
 int			ivfpq_iterative_scan = IVFPQ_ITERATIVE_OFF;
 int			ivfpq_max_probes = IVFPQ_MAX_NLIST;
+int			ivfpq_table_cache_kb = 65536;
 
 static const struct config_enum_entry iterative_scan_options[] = {
 	{"off", IVFPQ_ITERATIVE_OFF, false},
@@ -73,6 +74,13 @@ ivfpq_init(void)
 							"vqpq.nprobe wins.",
 							&ivfpq_max_probes, IVFPQ_MAX_NLIST, 1, IVFPQ_MAX_NLIST,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vqpq.table_cache_size",
+							"Memory each session may keep per ivfpq index for precomputed lookup-table terms.",
+							"An L2 or cosine scan builds a list's lookup table from a per-list term, kept after "
+							"the list's first probe, and a per-query term.  Beyond this size, terms are "
+							"recomputed on every probe.  0 keeps none.",
+							&ivfpq_table_cache_kb, 65536, 0, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("vqpq");
 #else

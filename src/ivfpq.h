@@ -146,6 +146,22 @@ typedef struct IvfpqQuantizer
 	float	   *centroid_norms;	/* nlist */
 	BlockNumber *list_start;	/* nlist */
 	VqpqPq		pq;				/* valid if meta.trained */
+
+	/*
+	 * L2 and cosine: each list's query-independent table term (pq.h), m x
+	 * ksub floats, computed on a list's first probe and kept up to
+	 * vqpq.table_cache_size bytes.
+	 */
+	float	  **list_tables;	/* nlist; NULL until computed */
+	Size		list_tables_bytes;
+
+	/*
+	 * Lookup-table scratch of 3 x m x ksub floats for one scan at a time,
+	 * so that queries do not malloc and free it each time.
+	 */
+	float	   *scan_scratch;
+	bool		scan_scratch_busy;
+
 	int			pins;			/* scans using it now */
 	bool		stale;			/* free when unpinned */
 	MemoryContext context;
@@ -162,6 +178,7 @@ extern int	ivfpq_nprobe;
 extern int	ivfpq_rerank;
 extern int	ivfpq_iterative_scan;
 extern int	ivfpq_max_probes;
+extern int	ivfpq_table_cache_kb;
 
 /* ivfpq.c */
 extern void ivfpq_init(void);
@@ -190,6 +207,9 @@ extern int64 ivfpq_count_entries(Relation index, const IvfpqMetaPageData *meta, 
 /* ivfpq_cache.c */
 extern IvfpqQuantizer *ivfpq_pin_quantizer(Relation index);
 extern void ivfpq_unpin_quantizer(IvfpqQuantizer *q);
+extern const float *ivfpq_list_table(IvfpqQuantizer *q, int list, float *scratch);
+extern float *ivfpq_claim_scan_scratch(IvfpqQuantizer *q);
+extern void ivfpq_release_scan_scratch(IvfpqQuantizer *q, float *scratch);
 
 /* access method callbacks */
 extern IndexBuildResult *ivfpq_build(Relation heap, Relation index, IndexInfo *indexInfo);

@@ -98,7 +98,10 @@ xact_callback(XactEvent event, void *arg)
 
 		hash_seq_init(&status, quantizers);
 		while ((entry = hash_seq_search(&status)) != NULL)
+		{
 			entry->quantizer->pins = 0;
+			entry->quantizer->scan_scratch_busy = false;
+		}
 	}
 }
 
@@ -141,6 +144,8 @@ load_quantizer(Relation index, const IvfpqMetaPageData *meta)
 		ivfpq_read_blob(index, meta->codebook_start, meta->codebook_pages, q->pq.codebook,
 						mul_size(mul_size((Size) q->pq.ksub, dims), sizeof(float)));
 		vqpq_pq_prepare(&q->pq);
+		if (meta->metric != IVFPQ_METRIC_IP)
+			q->list_tables = MemoryContextAllocZero(cxt, mul_size(nlist, sizeof(float *)));
 	}
 
 	MemoryContextSetParent(cxt, CacheMemoryContext);
@@ -199,4 +204,58 @@ ivfpq_unpin_quantizer(IvfpqQuantizer *q)
 		retired = list_delete_ptr(retired, q);
 		free_quantizer(q);
 	}
+}
+
+/*
+ * The list's query-independent L2 table term (vqpq_pq_list_table_l2): the
+ * cached copy, computed now if this is the list's first probe and the cache
+ * has room, else computed into scratch (m x ksub floats).
+ */
+const float *
+ivfpq_list_table(IvfpqQuantizer *q, int list, float *scratch)
+{
+	Size		size = mul_size(mul_size(q->pq.m, q->pq.ksub), sizeof(float));
+	const float *centroid = q->centroids + (Size) list * q->meta.dims;
+	float	   *table;
+
+	Assert(q->list_tables != NULL);
+	if (q->list_tables[list])
+		return q->list_tables[list];
+	if (q->list_tables_bytes + size > (Size) ivfpq_table_cache_kb * 1024)
+	{
+		vqpq_pq_list_table_l2(&q->pq, centroid, scratch);
+		return scratch;
+	}
+	table = MemoryContextAllocHuge(q->context, size);
+	vqpq_pq_list_table_l2(&q->pq, centroid, table);
+	q->list_tables[list] = table;
+	q->list_tables_bytes += size;
+	return table;
+}
+
+/*
+ * Scratch for a scan's lookup tables: the quantizer's own if no other scan
+ * of this backend holds it (a nested loop can run two), else a new palloc
+ * in the current context.  Give it back with ivfpq_release_scan_scratch.
+ */
+float *
+ivfpq_claim_scan_scratch(IvfpqQuantizer *q)
+{
+	Size		size = mul_size(mul_size(3, mul_size(q->pq.m, q->pq.ksub)), sizeof(float));
+
+	if (q->scan_scratch_busy)
+		return MemoryContextAllocHuge(CurrentMemoryContext, size);
+	if (q->scan_scratch == NULL)
+		q->scan_scratch = MemoryContextAllocHuge(q->context, size);
+	q->scan_scratch_busy = true;
+	return q->scan_scratch;
+}
+
+void
+ivfpq_release_scan_scratch(IvfpqQuantizer *q, float *scratch)
+{
+	if (scratch == q->scan_scratch)
+		q->scan_scratch_busy = false;
+	else
+		pfree(scratch);
 }

@@ -60,6 +60,7 @@ typedef struct ProbeItem
 typedef struct IvfpqScanOpaqueData
 {
 	IvfpqQuantizer *quantizer;	/* pinned while the scan is open */
+	MemoryContext scan_cxt;		/* the scan's lifetime */
 	MemoryContext query_cxt;	/* per query: reset by rescan */
 	MemoryContext batch_cxt;	/* per batch: detoasted rows */
 
@@ -83,8 +84,10 @@ typedef struct IvfpqScanOpaqueData
 	int			window_start;
 	int			window_end;
 	ProbeItem  *probes;
-	float	   *lut;			/* m x ksub */
-	float	   *residual;		/* dims */
+	float	   *scratch;		/* lut, query_table, list_scratch; see start_query */
+	float	   *lut;			/* m x ksub: the lookup table of the list being scored */
+	float	   *query_table;	/* m x ksub: L2's per-query term (pq.h) */
+	float	   *list_scratch;	/* m x ksub: a list term the cache had no room for */
 	float	   *adc;			/* one page of ADC values */
 	ItemPointerData *page_tids; /* one page of TIDs */
 
@@ -299,6 +302,7 @@ choose_probes(IvfpqScanOpaque so)
 	int			nlist = q->meta.nlist;
 	float	   *dots = palloc(sizeof(float) * nlist);
 	int			len = 0;
+	float		qnorm = vqpq_kernels.inner_product(so->query, so->query, so->dims);
 
 	so->nprobes = ivfpq_iterative_scan == IVFPQ_ITERATIVE_OFF ? ivfpq_nprobe : Max(ivfpq_nprobe, ivfpq_max_probes);
 	so->nprobes = Min(so->nprobes, nlist);
@@ -336,7 +340,12 @@ choose_probes(IvfpqScanOpaque so)
 	qsort(so->probes, so->nprobes, sizeof(ProbeItem), probe_cmp);
 	/* from here on, score is the ADC base term */
 	for (int i = 0; i < so->nprobes; i++)
-		so->probes[i].score = so->metric == IVFPQ_METRIC_IP ? -dots[so->probes[i].list] : 0.0f;
+	{
+		if (so->metric == IVFPQ_METRIC_IP)
+			so->probes[i].score = -dots[so->probes[i].list];
+		else
+			so->probes[i].score += qnorm;
+	}
 	pfree(dots);
 }
 
@@ -377,11 +386,23 @@ start_query(IndexScanDesc scan)
 
 	if (q->meta.trained)
 	{
+		Size		table = (Size) q->pq.m * q->pq.ksub;
+
 		choose_probes(so);
-		so->lut = palloc(sizeof(float) * q->pq.m * q->pq.ksub);
-		so->residual = palloc(sizeof(float) * so->dims);
+		/* the quantizer's scratch outlives this query: claim it once per scan */
+		if (so->scratch == NULL)
+		{
+			MemoryContextSwitchTo(so->scan_cxt);
+			so->scratch = ivfpq_claim_scan_scratch(q);
+			MemoryContextSwitchTo(so->query_cxt);
+		}
+		so->lut = so->scratch;
+		so->query_table = so->scratch + table;
+		so->list_scratch = so->scratch + 2 * table;
 		if (so->metric == IVFPQ_METRIC_IP)
 			vqpq_pq_lut_ip(&q->pq, so->query, so->lut);
+		else
+			vqpq_pq_query_table_l2(&q->pq, so->query, so->query_table);
 	}
 	else
 	{
@@ -407,15 +428,7 @@ fill_batch(IndexScanDesc scan)
 		int			list = so->probes[p].list;
 		float		base = so->probes[p].score;
 		BlockNumber blkno = q->list_start[list];
-
-		if (meta->trained && so->metric != IVFPQ_METRIC_IP)
-		{
-			const float *c = q->centroids + (Size) list * so->dims;
-
-			for (int l = 0; l < so->dims; l++)
-				so->residual[l] = so->query[l] - c[l];
-			vqpq_pq_lut_l2(&q->pq, so->residual, so->lut);
-		}
+		bool		lut_ready = so->metric == IVFPQ_METRIC_IP;	/* one table for all lists */
 
 		while (BlockNumberIsValid(blkno))
 		{
@@ -427,10 +440,19 @@ fill_batch(IndexScanDesc scan)
 			page = BufferGetPage(buf);
 			count = IvfpqPageGetOpaque(page)->count;
 			blkno = IvfpqPageGetOpaque(page)->next;
-			if (meta->trained)
+			if (meta->trained && count > 0)
+			{
+				/* an L2 list's table, formed when it turns out to have entries */
+				if (!lut_ready)
+				{
+					vqpq_pq_lut_combine(&q->pq, ivfpq_list_table(q, list, so->list_scratch),
+										so->query_table, so->lut);
+					lut_ready = true;
+				}
 				vqpq_pq_adc(&q->pq, so->lut, base,
 							(uint8 *) PageGetContents(page) + IVFPQ_ENTRY_TID_SIZE,
 							count, meta->entry_size, so->adc);
+			}
 			for (int i = 0; i < count; i++)
 				memcpy(&so->page_tids[i], IvfpqPageEntry(page, meta->entry_size, i), IVFPQ_ENTRY_TID_SIZE);
 			UnlockReleaseBuffer(buf);
@@ -587,6 +609,7 @@ ivfpq_beginscan(Relation index, int nkeys, int norderbys)
 	IvfpqScanOpaque so = palloc0(sizeof(IvfpqScanOpaqueData));
 
 	so->quantizer = ivfpq_pin_quantizer(index);
+	so->scan_cxt = CurrentMemoryContext;
 	so->metric = (IvfpqMetric) so->quantizer->meta.metric;
 	so->dims = so->quantizer->meta.dims;
 	so->query_cxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq scan query", ALLOCSET_DEFAULT_SIZES);
@@ -671,6 +694,8 @@ ivfpq_endscan(IndexScanDesc scan)
 		ExecDropSingleTupleTableSlot(so->slot);
 		FreeExecutorState(so->estate);
 	}
+	if (so->scratch)
+		ivfpq_release_scan_scratch(so->quantizer, so->scratch);
 	ivfpq_unpin_quantizer(so->quantizer);
 	MemoryContextDelete(so->query_cxt);
 	MemoryContextDelete(so->batch_cxt);

@@ -9,6 +9,9 @@
 
 #define ALIGN64(s) (((s) + 63) & ~(size_t) 63)
 
+/* ksub zeros, to negate or scale a table row with madd */
+static const float zeros[256];
+
 size_t
 vqpq_pq_arrays_size(int dims, int m, int nbits)
 {
@@ -159,8 +162,7 @@ vqpq_pq_lut_ip(const VqpqPq *pq, const float *q, float *lut)
 
 		vqpq_kernels.dot_block(q + off, 1, 0, pq->codebook_t + (size_t) pq->ksub * off,
 							   pq->ksub, pq->ksub, pq->offset[j + 1] - off, row, pq->ksub);
-		for (int c = 0; c < pq->ksub; c++)
-			row[c] = -row[c];
+		vqpq_kernels.madd(zeros, -1.0f, row, row, pq->ksub);
 	}
 }
 
@@ -185,6 +187,49 @@ vqpq_pq_lut_l2(const VqpqPq *pq, const float *r, float *lut)
 				out[c] = rnorm + nrm[c] - 2.0f * out[c];
 		}
 	}
+}
+
+/*
+ * Precomputed L2 tables.  For a list with centroid c and a query q,
+ *   ||q - c - r||^2 = ||q - c||^2 + sum_j (||r_j||^2 + 2<c_j, r_j>) - 2 sum_j <q_j, r_j>
+ * for a decoded residual r: the middle term depends on the list and the code
+ * only, the last on the query and the code only.  So a scan computes the
+ * query term once, keeps each list's term across queries, and forms a list's
+ * lookup table with one addition per entry instead of m * ksub dot products.
+ */
+void
+vqpq_pq_list_table_l2(const VqpqPq *pq, const float *centroid, float *table)
+{
+	for (int j = 0; j < pq->m; j++)
+	{
+		int			off = pq->offset[j];
+		float	   *row = table + (size_t) j * pq->ksub;
+		const float *norms = pq->norms + (size_t) j * pq->ksub;
+
+		vqpq_kernels.dot_block(centroid + off, 1, 0, pq->codebook_t + (size_t) pq->ksub * off,
+							   pq->ksub, pq->ksub, pq->offset[j + 1] - off, row, pq->ksub);
+		vqpq_kernels.madd(norms, 2.0f, row, row, pq->ksub);
+	}
+}
+
+void
+vqpq_pq_query_table_l2(const VqpqPq *pq, const float *q, float *table)
+{
+	for (int j = 0; j < pq->m; j++)
+	{
+		int			off = pq->offset[j];
+		float	   *row = table + (size_t) j * pq->ksub;
+
+		vqpq_kernels.dot_block(q + off, 1, 0, pq->codebook_t + (size_t) pq->ksub * off,
+							   pq->ksub, pq->ksub, pq->offset[j + 1] - off, row, pq->ksub);
+		vqpq_kernels.madd(zeros, -2.0f, row, row, pq->ksub);
+	}
+}
+
+void
+vqpq_pq_lut_combine(const VqpqPq *pq, const float *list_table, const float *query_table, float *lut)
+{
+	vqpq_kernels.madd(list_table, 1.0f, query_table, lut, pq->m * pq->ksub);
 }
 
 void

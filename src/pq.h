@@ -68,6 +68,18 @@ extern void vqpq_pq_decode(const VqpqPq *pq, const uint8_t *code, float *x);
 extern void vqpq_pq_lut_l2(const VqpqPq *pq, const float *r, float *lut);
 extern void vqpq_pq_lut_ip(const VqpqPq *pq, const float *q, float *lut);
 
+/*
+ * The L2 table of a list with the given centroid, split in two (see pq.c):
+ * list_table[j][c] = ||C_jc||^2 + 2<centroid_j, C_jc> (query-independent),
+ * query_table[j][c] = -2<q_j, C_jc> (list-independent), and
+ * lut = list_table + query_table gives base + sum_j lut[j][code_j] =
+ * ||q - centroid - decode(code)||^2 with base = ||q - centroid||^2.
+ */
+extern void vqpq_pq_list_table_l2(const VqpqPq *pq, const float *centroid, float *table);
+extern void vqpq_pq_query_table_l2(const VqpqPq *pq, const float *q, float *table);
+extern void vqpq_pq_lut_combine(const VqpqPq *pq, const float *list_table,
+								const float *query_table, float *lut);
+
 /* ADC: out[i] = base + sum_j lut[j][code_j] for n codes stride bytes apart. */
 extern void vqpq_pq_adc(const VqpqPq *pq, const float *lut, float base,
 						const uint8_t *codes, int n, size_t stride, float *out);

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "distance.h"
 
@@ -218,6 +219,45 @@ main(void)
 					failed++;
 					printf("FAIL %s argmin_expanded k=%d: got %d (%g), want %d (%g)\n",
 						   variants[v]->name, k, got, got_value, want, want_value);
+				}
+			}
+		}
+	}
+
+	/* madd: bit-identical to the portable loop, every length, in place too */
+	for (int n = 0; n <= 70; n++)
+	{
+		float		x[70],
+					y[70],
+					want[70],
+					got[70];
+		const float alphas[3] = {1.0f, -2.0f, 0.5f};
+
+		for (int i = 0; i < n; i++)
+		{
+			x[i] = rand_float() * 100 - 50;
+			y[i] = rand_float() * 100 - 50;
+		}
+		for (int a = 0; a < 3; a++)
+		{
+			variants[0]->madd(x, alphas[a], y, want, n);
+			for (int v = 0; v < nvariants; v++)
+			{
+				int			same;
+
+				variants[v]->madd(x, alphas[a], y, got, n);
+				same = memcmp(got, want, sizeof(float) * n) == 0;
+				memcpy(got, y, sizeof(float) * n);
+				variants[v]->madd(x, alphas[a], got, got, n);
+				same = same && memcmp(got, want, sizeof(float) * n) == 0;
+				for (int i = 0; i < n && same; i++)
+					same = want[i] == x[i] + alphas[a] * y[i];
+				if (same)
+					passed++;
+				else
+				{
+					failed++;
+					printf("FAIL %s madd n=%d alpha=%g\n", variants[v]->name, n, alphas[a]);
 				}
 			}
 		}

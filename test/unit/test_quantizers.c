@@ -151,7 +151,12 @@ test_pq(const char *variant, int nbits)
 				lut_l2[M * 256],
 				lut_ip[M * 256],
 				adc_l2[N],
-				adc_ip[N];
+				adc_ip[N],
+				adc_split[N],
+				centroid[D],
+				query_res[D],
+				list_table[M * 256],
+				query_table[M * 256];
 	int			wrong_code = 0,
 				wrong_l2 = 0,
 				wrong_ip = 0;
@@ -179,6 +184,30 @@ test_pq(const char *variant, int nbits)
 	vqpq_pq_lut_ip(&pq, q, lut_ip);
 	vqpq_pq_adc(&pq, lut_l2, 0.5f, codes, N, pq.code_size, adc_l2);
 	vqpq_pq_adc(&pq, lut_ip, 0.0f, codes, N, pq.code_size, adc_ip);
+
+	/*
+	 * Precomputed tables: with the query as a residual of some centroid,
+	 * ||q - c||^2 + ADC over list_table + query_table must match the ADC over
+	 * the residual's own table.
+	 */
+	for (int l = 0; l < D; l++)
+	{
+		centroid[l] = 3 * gaussian();
+		query_res[l] = q[l] + centroid[l];
+	}
+	vqpq_pq_list_table_l2(&pq, centroid, list_table);
+	vqpq_pq_query_table_l2(&pq, query_res, query_table);
+	vqpq_pq_lut_combine(&pq, list_table, query_table, list_table);
+	vqpq_pq_adc(&pq, list_table, 0.5f + vqpq_kernels.l2_squared(query_res, centroid, D),
+				codes, N, pq.code_size, adc_split);
+	{
+		int			wrong_split = 0;
+
+		for (int i = 0; i < N; i++)
+			if (fabsf(adc_split[i] - adc_l2[i]) > 1e-3f * (1 + adc_l2[i] + vqpq_kernels.inner_product(centroid, centroid, D)))
+				wrong_split++;
+		CHECK(wrong_split == 0, "%s pq%d: %d precomputed-table ADC values differ", variant, nbits, wrong_split);
+	}
 
 	for (int i = 0; i < N; i++)
 	{
