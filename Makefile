@@ -25,6 +25,7 @@ OBJS = \
 	src/ivfpq_build.o \
 	src/ivfpq_cache.o \
 	src/ivfpq_check.o \
+	src/ivfpq_fetch.o \
 	src/ivfpq_info.o \
 	src/ivfpq_insert.o \
 	src/ivfpq_pages.o \

@@ -69,3 +69,52 @@ SELECT pg_relation_size(indexrelid, 'init') > 0 AS has_init_fork
   FROM pg_index WHERE indrelid = 'u'::regclass;
 DROP TABLE u;
 RESET enable_seqscan;
+
+-- re-ranking reads vectors stored out of line (TOAST), compressed, and inline;
+-- with every list probed and every row re-ranked, the index order is the
+-- exact order, whatever the storage
+CREATE TABLE st (id int, storage text, val pqvector(600));
+INSERT INTO st SELECT i, 'external', ARRAY(SELECT sin(i * 3 + j) FROM generate_series(1, 600) j)::real[]
+  FROM generate_series(1, 300) i;
+ALTER TABLE st ALTER COLUMN val SET STORAGE EXTENDED;
+-- mostly zeros: compressible, so compressed in the table row
+INSERT INTO st SELECT i, 'compressed', ARRAY(SELECT CASE WHEN j <= 3 THEN sin(i * 3 + j) ELSE 0 END
+                                            FROM generate_series(1, 600) j)::real[]
+  FROM generate_series(301, 400) i;
+SELECT storage, count(*), bool_and(pg_column_size(val) < 2400) AS all_compressed
+  FROM st GROUP BY storage ORDER BY storage;
+CREATE INDEX st_val ON st USING ivfpq (val) WITH (nlist = 4, m = 8, nbits = 4);
+SET vqpq.nprobe = 4;
+SET vqpq.rerank = 400;
+CREATE TEMP TABLE st_orders AS
+  SELECT 'index' AS how, array_agg(id) AS ids
+    FROM (SELECT id FROM st ORDER BY val <-> (SELECT val FROM st WHERE id = 7) LIMIT 400) s;
+SET enable_indexscan = off;
+SET enable_seqscan = on;
+INSERT INTO st_orders
+  SELECT 'exact', array_agg(id)
+    FROM (SELECT id FROM st ORDER BY val <-> (SELECT val FROM st WHERE id = 7) LIMIT 400) s;
+RESET enable_indexscan;
+SET enable_seqscan = off;
+SELECT count(DISTINCT ids) AS distinct_orders, min(cardinality(ids)) AS rows FROM st_orders;
+-- after deletes and updates (new row versions, new TOAST values) only the
+-- visible versions come back, still in exact order
+DELETE FROM st WHERE id % 3 = 0;
+UPDATE st SET val = val + val WHERE id % 5 = 0;
+TRUNCATE st_orders;
+INSERT INTO st_orders
+  SELECT 'index', array_agg(id)
+    FROM (SELECT id FROM st ORDER BY val <-> (SELECT val FROM st WHERE id = 7) LIMIT 400) s;
+SET enable_indexscan = off;
+SET enable_seqscan = on;
+INSERT INTO st_orders
+  SELECT 'exact', array_agg(id)
+    FROM (SELECT id FROM st ORDER BY val <-> (SELECT val FROM st WHERE id = 7) LIMIT 400) s;
+RESET enable_indexscan;
+SET enable_seqscan = off;
+SELECT count(DISTINCT ids) AS distinct_orders, min(cardinality(ids)) AS rows,
+       (SELECT count(*) FROM st) AS table_rows FROM st_orders;
+RESET vqpq.nprobe;
+RESET vqpq.rerank;
+DROP TABLE st;
+RESET enable_seqscan;

@@ -204,6 +204,14 @@ extern void ivfpq_read_list_starts(Relation index, const IvfpqMetaPageData *meta
 								   BlockNumber *starts);
 extern int64 ivfpq_count_entries(Relation index, const IvfpqMetaPageData *meta, int64 *entries);
 
+/* ivfpq_fetch.c: rows' vectors for re-ranking */
+typedef struct IvfpqRowReader IvfpqRowReader;
+struct PqVector;
+extern IvfpqRowReader *ivfpq_row_reader_begin(Relation heap, Relation index, int dims);
+extern const struct PqVector *ivfpq_row_reader_fetch(IvfpqRowReader *reader, ItemPointer tid,
+													 Snapshot snapshot);
+extern void ivfpq_row_reader_end(IvfpqRowReader *reader);
+
 /* ivfpq_cache.c */
 extern IvfpqQuantizer *ivfpq_pin_quantizer(Relation index);
 extern void ivfpq_unpin_quantizer(IvfpqQuantizer *q);

@@ -62,7 +62,6 @@ typedef struct IvfpqScanOpaqueData
 	IvfpqQuantizer *quantizer;	/* pinned while the scan is open */
 	MemoryContext scan_cxt;		/* the scan's lifetime */
 	MemoryContext query_cxt;	/* per query: reset by rescan */
-	MemoryContext batch_cxt;	/* per batch: detoasted rows */
 
 	bool		started;
 	bool		exhausted;
@@ -108,10 +107,7 @@ typedef struct IvfpqScanOpaqueData
 	BlockNumber null_block;
 
 	/* reading rows from the table: for re-ranking and untrained indexes */
-	IndexFetchTableData *fetch;
-	TupleTableSlot *slot;
-	EState	   *estate;
-	IndexInfo  *indexInfo;
+	IvfpqRowReader *reader;
 } IvfpqScanOpaqueData;
 
 typedef IvfpqScanOpaqueData *IvfpqScanOpaque;
@@ -204,23 +200,10 @@ static bool
 exact_distance(IndexScanDesc scan, ItemPointer tid, double *distance)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
-	bool		call_again = false;
-	bool		all_dead = false;
-	Datum		values[INDEX_MAX_KEYS];
-	bool		isnull[INDEX_MAX_KEYS];
-	PqVector   *v;
-	ExprContext *econtext = GetPerTupleExprContext(so->estate);
+	const PqVector *v = ivfpq_row_reader_fetch(so->reader, tid, scan->xs_snapshot);
 
-	if (!table_index_fetch_tuple(so->fetch, tid, scan->xs_snapshot, so->slot, &call_again, &all_dead))
+	if (v == NULL)
 		return false;
-	econtext->ecxt_scantuple = so->slot;
-	FormIndexDatum(so->indexInfo, so->slot, so->estate, values, isnull);
-	if (isnull[0])
-		return false;
-	v = DatumGetPqVectorP(values[0]);
-	if (v->dim != so->dims)
-		return false;
-
 	switch (so->metric)
 	{
 		case IVFPQ_METRIC_L2:
@@ -240,8 +223,6 @@ exact_distance(IndexScanDesc scan, ItemPointer tid, double *distance)
 				break;
 			}
 	}
-	ResetExprContext(econtext);
-	ExecClearTuple(so->slot);
 	return true;
 }
 
@@ -465,8 +446,6 @@ fill_batch(IndexScanDesc scan)
 			}
 			else
 			{
-				MemoryContext old = MemoryContextSwitchTo(so->batch_cxt);
-
 				for (int i = 0; i < count; i++)
 				{
 					double		distance;
@@ -474,8 +453,6 @@ fill_batch(IndexScanDesc scan)
 					if (exact_distance(scan, &so->page_tids[i], &distance))
 						consider(so, distance, &so->page_tids[i]);
 				}
-				MemoryContextSwitchTo(old);
-				MemoryContextReset(so->batch_cxt);
 			}
 			CHECK_FOR_INTERRUPTS();
 		}
@@ -541,8 +518,6 @@ next_batch(IndexScanDesc scan)
 		}
 		else
 		{
-			MemoryContext old = MemoryContextSwitchTo(so->batch_cxt);
-
 			for (int i = 0; i < n; i++)
 			{
 				double		distance;
@@ -551,8 +526,6 @@ next_batch(IndexScanDesc scan)
 					add_result(so, &so->heap[i].tid, distance);
 				CHECK_FOR_INTERRUPTS();
 			}
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(so->batch_cxt);
 			if (so->nresults >= so->batch_size)
 				break;
 		}
@@ -613,7 +586,6 @@ ivfpq_beginscan(Relation index, int nkeys, int norderbys)
 	so->metric = (IvfpqMetric) so->quantizer->meta.metric;
 	so->dims = so->quantizer->meta.dims;
 	so->query_cxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq scan query", ALLOCSET_DEFAULT_SIZES);
-	so->batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq scan batch", ALLOCSET_DEFAULT_SIZES);
 	scan->opaque = so;
 	return scan;
 }
@@ -654,13 +626,8 @@ ivfpq_gettuple(IndexScanDesc scan, ScanDirection dir)
 
 		if (scan->heapRelation == NULL)
 			elog(ERROR, "ivfpq index scan without its table");
-		if (so->fetch == NULL)
-		{
-			so->fetch = table_index_fetch_begin(scan->heapRelation);
-			so->slot = table_slot_create(scan->heapRelation, NULL);
-			so->estate = CreateExecutorState();
-			so->indexInfo = BuildIndexInfo(scan->indexRelation);
-		}
+		if (so->reader == NULL)
+			so->reader = ivfpq_row_reader_begin(scan->heapRelation, scan->indexRelation, so->dims);
 		start_query(scan);
 		so->started = true;
 	}
@@ -688,17 +655,12 @@ ivfpq_endscan(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 
-	if (so->fetch)
-	{
-		table_index_fetch_end(so->fetch);
-		ExecDropSingleTupleTableSlot(so->slot);
-		FreeExecutorState(so->estate);
-	}
+	if (so->reader)
+		ivfpq_row_reader_end(so->reader);
 	if (so->scratch)
 		ivfpq_release_scan_scratch(so->quantizer, so->scratch);
 	ivfpq_unpin_quantizer(so->quantizer);
 	MemoryContextDelete(so->query_cxt);
-	MemoryContextDelete(so->batch_cxt);
 	pfree(so);
 	scan->opaque = NULL;
 }

@@ -102,32 +102,56 @@ is($node->safe_psql('postgres', q{
 	'500 500', 'reading past a batch returns further rows, none twice');
 
 # Rescans under a LATERAL join free each query's memory: the scanning
-# backend's memory is the same late in a long join as early in it.  (The
-# per-batch context of detoasted candidates is left out: it fills and empties
-# with every batch, and a snapshot may catch it full.)
+# backend's memory is the same late in a long join as early in it, but for
+# the precomputed list tables the quantizer cache keeps, which grow as more
+# lists are probed and stay within vqpq.table_cache_size.  (The per-row
+# context of detoasted candidates is left out: it fills and empties with
+# every row, and a snapshot may catch it full.)
 {
-	my $bg = $node->background_psql('postgres');
-	my $pid = $bg->query_safe('SELECT pg_backend_pid()');
-	$bg->query_until(qr/started/, q{\echo started
-		SET enable_seqscan = off;
-		SELECT count(n.id) FROM (SELECT embedding FROM images LIMIT 10000) o
-		  CROSS JOIN LATERAL (SELECT id FROM images i ORDER BY i.embedding <-> o.embedding LIMIT 1) n;
-	});
-	my @totals;
-	for my $wait (1.5, 4.5)
-	{
-		select(undef, undef, undef, $wait);
+	# a backend's memory: (grand total, per-row context, quantizer cache)
+	my $memory_of = sub {
+		my ($pid) = @_;
 		my $offset = -s $node->logfile;
 		$node->safe_psql('postgres', "SELECT pg_log_backend_memory_contexts($pid)");
 		$node->wait_for_log(qr/Grand total: \d+ bytes/, $offset);
 		my $log = substr(slurp_file($node->logfile), $offset);
 		my ($total) = $log =~ /Grand total: (\d+) bytes/;
-		my ($batch) = $log =~ /ivfpq scan batch: (\d+) total/;
-		push @totals, $total - ($batch // 0);
+		my ($row) = $log =~ /ivfpq row: (\d+) total/;
+		my ($cache) = $log =~ /ivfpq quantizer: (\d+) total/;
+		return ($total, $row // 0, $cache // 0);
+	};
+
+	# the quantizer cache without list tables
+	my $plain = $node->background_psql('postgres');
+	my $plain_pid = $plain->query_safe('SELECT pg_backend_pid()');
+	$plain->query_safe(q{SET enable_seqscan = off; SET vqpq.table_cache_size = 0;
+		SELECT id FROM images ORDER BY embedding <-> (SELECT embedding FROM queries LIMIT 1) LIMIT 1});
+	my (undef, undef, $static) = $memory_of->($plain_pid);
+	$plain->quit;
+
+	my $bg = $node->background_psql('postgres');
+	my $pid = $bg->query_safe('SELECT pg_backend_pid()');
+	$bg->query_until(qr/started/, q{\echo started
+		SET enable_seqscan = off;
+		SET vqpq.table_cache_size = '1MB';
+		SELECT count(n.id) FROM (SELECT embedding FROM images LIMIT 10000) o
+		  CROSS JOIN LATERAL (SELECT id FROM images i ORDER BY i.embedding <-> o.embedding LIMIT 1) n;
+	});
+	my (@totals, @quantizer);
+	for my $wait (1.5, 4.5)
+	{
+		select(undef, undef, undef, $wait);
+		my ($total, $row, $cache) = $memory_of->($pid);
+		push @quantizer, $cache;
+		push @totals, $total - $row - $cache;
 	}
 	$bg->quit;
-	note "scanning backend memory: $totals[0] bytes, then $totals[1] bytes";
+	note "scanning backend memory: $totals[0] bytes, then $totals[1] bytes; "
+	  . "quantizer cache $quantizer[0], then $quantizer[1] bytes ($static without list tables)";
 	cmp_ok($totals[1], '<', $totals[0] + 256 * 1024, 'a long LATERAL join does not grow memory');
+	cmp_ok($quantizer[1] - $static, '<=', 1024 * 1024 + 64 * 1024,
+		'the list tables the quantizer cache keeps stay within vqpq.table_cache_size');
+	cmp_ok($quantizer[1] - $static, '>=', 512 * 1024, 'and it does keep them');
 }
 
 $node->safe_psql('postgres', 'SELECT pg_stat_force_next_flush()');
