@@ -268,11 +268,27 @@ vqpq_pq_adc(const VqpqPq *pq, const float *lut, float base,
 		for (int i = 0; i < n; i++)
 		{
 			const uint8_t *code = codes + (size_t) i * stride;
-			float		s = 0.0f;
+			const float *t = lut;
+			float		s0 = 0.0f,
+						s1 = 0.0f,
+						s2 = 0.0f,
+						s3 = 0.0f;
+			int			j = 0;
 
-			for (int j = 0; j < m; j++)
-				s += lut[j * 16 + (j % 2 == 0 ? code[j / 2] & 0x0F : code[j / 2] >> 4)];
-			out[i] = base + s;
+			/* a byte holds sub-codes j (low nibble) and j + 1 (high) */
+			for (; j + 4 <= m; j += 4, t += 64)
+			{
+				uint8_t		b0 = code[j / 2];
+				uint8_t		b1 = code[j / 2 + 1];
+
+				s0 += t[b0 & 0x0F];
+				s1 += t[16 + (b0 >> 4)];
+				s2 += t[32 + (b1 & 0x0F)];
+				s3 += t[48 + (b1 >> 4)];
+			}
+			for (; j < m; j++, t += 16)
+				s0 += t[j % 2 == 0 ? code[j / 2] & 0x0F : code[j / 2] >> 4];
+			out[i] = base + ((s0 + s1) + (s2 + s3));
 		}
 	}
 }
