@@ -172,6 +172,41 @@ def pgbench(table, qtable, op, nq, clients, seconds, options):
         return tps, lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]
 
 
+def summary(results, clients):
+    """Each engine's best one-client QPS at recall >= 0.99 and >= 0.95, with
+    its build time and size, and ratios against pgvector hnsw."""
+    lines = ["", "| engine | build s | index MB | best QPS x1 at recall >= 0.99 (setting, recall, p50 ms) "
+             "| best QPS x1 at recall >= 0.95 |", "|---|---|---|---|---|"]
+    best = {}
+    for engine in dict.fromkeys(r["engine"] for r in results):
+        rows = [r for r in results if r["engine"] == engine]
+        pick = {}
+        for floor in (0.99, 0.95):
+            ok = [r for r in rows if r["recall"] >= floor and "qps_1" in r]
+            pick[floor] = max(ok, key=lambda r: r["qps_1"]) if ok else None
+        best[engine] = (rows[0], pick)
+        c99, c95 = pick[0.99], pick[0.95]
+        lines.append(f"| {engine} | {rows[0]['build_s'] or 0:.1f} | {rows[0]['size_mb'] or 0:.1f} | "
+                     + (f"{c99['qps_1']:.0f} ({c99['setting']}, {c99['recall']:.4f}, {c99['p50_ms_1']:.2f})"
+                        if c99 else "-") + " | " + (f"{c95['qps_1']:.0f} ({c95['setting']})" if c95 else "-") + " |")
+    if "pgvector hnsw" in best:
+        h, hp = best["pgvector hnsw"]
+        lines += ["", "Ratios against pgvector hnsw (same run):", ""]
+        for engine, (r, pick) in best.items():
+            if engine == "pgvector hnsw" or not engine.startswith("vqpq"):
+                continue
+            parts = []
+            if r["build_s"] and h["build_s"]:
+                parts.append(f"build {r['build_s'] / h['build_s']:.2f}x")
+            if r["size_mb"] and h["size_mb"]:
+                parts.append(f"size {r['size_mb'] / h['size_mb']:.3f}x")
+            for floor in (0.99, 0.95):
+                if pick[floor] and hp[floor]:
+                    parts.append(f"QPS at >= {floor} {pick[floor]['qps_1'] / hp[floor]['qps_1']:.2f}x")
+            lines.append(f"- {engine}: " + ", ".join(parts))
+    return lines
+
+
 def timed(sql):
     t0 = time.perf_counter()
     psql(sql)
@@ -191,6 +226,9 @@ def main():
     ap.add_argument("--no-faiss", action="store_true")
     ap.add_argument("--engines", default="exact,vqpq,hnsw,ivfflat,faiss",
                     help="comma-separated subset of exact,vqpq,hnsw,ivfflat,faiss")
+    ap.add_argument("--vqpq-index", action="append", metavar="OPTIONS",
+                    help="WITH options of a vqpq index to benchmark, e.g. 'm = 196, nbits = 4'; "
+                         "repeat for several (default: the defaults)")
     ap.add_argument("--out", default="bench/results", help="directory for results.md, results.jsonl, recall_qps.png")
     args = ap.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
@@ -214,11 +252,14 @@ def main():
     op = "<->" if args.metric == "l2" else "<=>"
     lists = max(1, int(round(np.sqrt(n))))
     engines = [("exact scan", "bench_items", "bench_queries", None, [("-", "-c enable_indexscan=off")])]
-    engines.append(("vqpq ivfpq", "bench_items", "bench_queries",
-                    f"CREATE INDEX bench_ivfpq ON bench_items USING ivfpq (embedding "
-                    f"{'pqvector_cosine_ops' if args.metric == 'cosine' else 'pqvector_l2_ops'})",
-                    [(f"nprobe={p} rerank={r}", f"-c vqpq.nprobe={p} -c vqpq.rerank={r}")
-                     for p, r in ((1, 50), (4, 50), (10, 50), (10, 100), (16, 100), (32, 200))]))
+    opclass = "pqvector_cosine_ops" if args.metric == "cosine" else "pqvector_l2_ops"
+    for i, options in enumerate(args.vqpq_index or [""]):
+        engines.append((f"vqpq ivfpq ({options})" if options else "vqpq ivfpq", "bench_items", "bench_queries",
+                        f"CREATE INDEX bench_ivfpq_{i} ON bench_items USING ivfpq (embedding {opclass})"
+                        + (f" WITH ({options})" if options else ""),
+                        [(f"nprobe={p} rerank={r}", f"-c vqpq.nprobe={p} -c vqpq.rerank={r}")
+                         for p, r in ((1, 50), (4, 50), (8, 30), (10, 30), (10, 50), (10, 100),
+                                      (16, 100), (32, 200))]))
     if have_pgvector:
         vops = "vector_cosine_ops" if args.metric == "cosine" else "vector_l2_ops"
         engines.append(("pgvector hnsw", "bench_items_v", "bench_queries_v",
@@ -232,7 +273,7 @@ def main():
 
     chosen = set(args.engines.split(","))
     keys = {"exact scan": "exact", "vqpq ivfpq": "vqpq", "pgvector hnsw": "hnsw", "pgvector ivfflat": "ivfflat"}
-    engines = [e for e in engines if keys[e[0]] in chosen]
+    engines = [e for e in engines if keys[e[0].split(" (")[0]] in chosen]
     if "faiss" not in chosen:
         args.no_faiss = True
 
@@ -318,6 +359,7 @@ def main():
             else:
                 cells += ["", "", ""]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += summary(results, clients)
     report = "\n".join(lines) + "\n"
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(report)
