@@ -186,7 +186,9 @@ def summary(results, clients):
             pick[floor] = max(ok, key=lambda r: r["qps_1"]) if ok else None
         best[engine] = (rows[0], pick)
         c99, c95 = pick[0.99], pick[0.95]
-        lines.append(f"| {engine} | {rows[0]['build_s'] or 0:.1f} | {rows[0]['size_mb'] or 0:.1f} | "
+        build = f"{rows[0]['build_s']:.1f}" if rows[0]["build_s"] else ""
+        size = f"{rows[0]['size_mb']:.1f}" if rows[0]["size_mb"] else ""
+        lines.append(f"| {engine} | {build} | {size} | "
                      + (f"{c99['qps_1']:.0f} ({c99['setting']}, {c99['recall']:.4f}, {c99['p50_ms_1']:.2f})"
                         if c99 else "-") + " | " + (f"{c95['qps_1']:.0f} ({c95['setting']})" if c95 else "-") + " |")
     if "pgvector hnsw" in best:
