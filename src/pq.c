@@ -152,18 +152,28 @@ vqpq_pq_decode(const VqpqPq *pq, const uint8_t *code, float *x)
 	}
 }
 
-void
-vqpq_pq_lut_ip(const VqpqPq *pq, const float *q, float *lut)
+/*
+ * table[j][c] = base[j][c] + alpha * <x_j, C_jc> for every sub-space j and
+ * sub-centroid c (base NULL: zero), alpha a power of two (see madd).
+ */
+static void
+codebook_table(const VqpqPq *pq, const float *x, const float *base, float alpha, float *table)
 {
 	for (int j = 0; j < pq->m; j++)
 	{
 		int			off = pq->offset[j];
-		float	   *row = lut + (size_t) j * pq->ksub;
+		float	   *row = table + (size_t) j * pq->ksub;
 
-		vqpq_kernels.dot_block(q + off, 1, 0, pq->codebook_t + (size_t) pq->ksub * off,
+		vqpq_kernels.dot_block(x + off, 1, 0, pq->codebook_t + (size_t) pq->ksub * off,
 							   pq->ksub, pq->ksub, pq->offset[j + 1] - off, row, pq->ksub);
-		vqpq_kernels.madd(zeros, -1.0f, row, row, pq->ksub);
+		vqpq_kernels.madd(base ? base + (size_t) j * pq->ksub : zeros, alpha, row, row, pq->ksub);
 	}
+}
+
+void
+vqpq_pq_lut_ip(const VqpqPq *pq, const float *q, float *lut)
+{
+	codebook_table(pq, q, NULL, -1.0f, lut);
 }
 
 void
@@ -200,30 +210,13 @@ vqpq_pq_lut_l2(const VqpqPq *pq, const float *r, float *lut)
 void
 vqpq_pq_list_table_l2(const VqpqPq *pq, const float *centroid, float *table)
 {
-	for (int j = 0; j < pq->m; j++)
-	{
-		int			off = pq->offset[j];
-		float	   *row = table + (size_t) j * pq->ksub;
-		const float *norms = pq->norms + (size_t) j * pq->ksub;
-
-		vqpq_kernels.dot_block(centroid + off, 1, 0, pq->codebook_t + (size_t) pq->ksub * off,
-							   pq->ksub, pq->ksub, pq->offset[j + 1] - off, row, pq->ksub);
-		vqpq_kernels.madd(norms, 2.0f, row, row, pq->ksub);
-	}
+	codebook_table(pq, centroid, pq->norms, 2.0f, table);
 }
 
 void
 vqpq_pq_query_table_l2(const VqpqPq *pq, const float *q, float *table)
 {
-	for (int j = 0; j < pq->m; j++)
-	{
-		int			off = pq->offset[j];
-		float	   *row = table + (size_t) j * pq->ksub;
-
-		vqpq_kernels.dot_block(q + off, 1, 0, pq->codebook_t + (size_t) pq->ksub * off,
-							   pq->ksub, pq->ksub, pq->offset[j + 1] - off, row, pq->ksub);
-		vqpq_kernels.madd(zeros, -2.0f, row, row, pq->ksub);
-	}
+	codebook_table(pq, q, NULL, -2.0f, table);
 }
 
 void
