@@ -86,14 +86,14 @@ SELECT storage, count(*), bool_and(pg_column_size(val) < 2400) AS all_compressed
 CREATE INDEX st_val ON st USING ivfpq (val) WITH (nlist = 4, m = 8, nbits = 4);
 SET vqpq.nprobe = 4;
 SET vqpq.rerank = 400;
-CREATE TEMP TABLE st_orders AS
-  SELECT 'index' AS how, array_agg(id) AS ids
+-- the 400 nearest rows to row 7, by whichever plan the settings allow
+CREATE TEMP VIEW st_nearest AS
+  SELECT array_agg(id) AS ids
     FROM (SELECT id FROM st ORDER BY val <-> (SELECT val FROM st WHERE id = 7) LIMIT 400) s;
+CREATE TEMP TABLE st_orders AS SELECT 'index' AS how, ids FROM st_nearest;
 SET enable_indexscan = off;
 SET enable_seqscan = on;
-INSERT INTO st_orders
-  SELECT 'exact', array_agg(id)
-    FROM (SELECT id FROM st ORDER BY val <-> (SELECT val FROM st WHERE id = 7) LIMIT 400) s;
+INSERT INTO st_orders SELECT 'exact', ids FROM st_nearest;
 RESET enable_indexscan;
 SET enable_seqscan = off;
 SELECT count(DISTINCT ids) AS distinct_orders, min(cardinality(ids)) AS rows FROM st_orders;
@@ -102,19 +102,16 @@ SELECT count(DISTINCT ids) AS distinct_orders, min(cardinality(ids)) AS rows FRO
 DELETE FROM st WHERE id % 3 = 0;
 UPDATE st SET val = val + val WHERE id % 5 = 0;
 TRUNCATE st_orders;
-INSERT INTO st_orders
-  SELECT 'index', array_agg(id)
-    FROM (SELECT id FROM st ORDER BY val <-> (SELECT val FROM st WHERE id = 7) LIMIT 400) s;
+INSERT INTO st_orders SELECT 'index', ids FROM st_nearest;
 SET enable_indexscan = off;
 SET enable_seqscan = on;
-INSERT INTO st_orders
-  SELECT 'exact', array_agg(id)
-    FROM (SELECT id FROM st ORDER BY val <-> (SELECT val FROM st WHERE id = 7) LIMIT 400) s;
+INSERT INTO st_orders SELECT 'exact', ids FROM st_nearest;
 RESET enable_indexscan;
 SET enable_seqscan = off;
 SELECT count(DISTINCT ids) AS distinct_orders, min(cardinality(ids)) AS rows,
        (SELECT count(*) FROM st) AS table_rows FROM st_orders;
 RESET vqpq.nprobe;
 RESET vqpq.rerank;
+DROP VIEW st_nearest;
 DROP TABLE st;
 RESET enable_seqscan;
