@@ -16,6 +16,7 @@ MODULE_big = vqpq
 OBJS = \
 	src/vqpq.o \
 	src/distance.o \
+	src/fastscan.o \
 	src/pqvector.o \
 	src/pqvector_ops.o \
 	src/pqvector_agg.o \
@@ -25,6 +26,7 @@ OBJS = \
 	src/ivfpq_build.o \
 	src/ivfpq_cache.o \
 	src/ivfpq_check.o \
+	src/ivfpq_entries.o \
 	src/ivfpq_fetch.o \
 	src/ivfpq_info.o \
 	src/ivfpq_insert.o \
@@ -37,7 +39,7 @@ DATA = vqpq--$(EXTVERSION).sql
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
-EXTRA_CLEAN = test/unit/test_distance test/unit/test_quantizers bench/distance_bench tmp_check
+EXTRA_CLEAN = test/unit/test_distance test/unit/test_quantizers test/unit/test_fastscan bench/distance_bench tmp_check
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -53,13 +55,16 @@ QUANTIZER_SOURCES = src/distance.c src/kmeans.c src/pq.c
 test/unit/test_quantizers: test/unit/test_quantizers.c $(QUANTIZER_SOURCES) src/distance.h src/kmeans.h src/pq.h
 	$(CC) $(KERNEL_CFLAGS) -o $@ test/unit/test_quantizers.c $(QUANTIZER_SOURCES) -lm
 
+test/unit/test_fastscan: test/unit/test_fastscan.c src/fastscan.c src/fastscan.h
+	$(CC) $(KERNEL_CFLAGS) -o $@ test/unit/test_fastscan.c src/fastscan.c -lm
+
 bench/distance_bench: bench/distance_bench.c src/distance.c src/distance.h
 	$(CC) $(KERNEL_CFLAGS) -o $@ bench/distance_bench.c src/distance.c -lm
 
 .PHONY: unitcheck bench-distance pgtap_installcheck prove_installcheck
 
-unitcheck: test/unit/test_distance test/unit/test_quantizers
-	@test/unit/test_distance && test/unit/test_quantizers
+unitcheck: test/unit/test_distance test/unit/test_quantizers test/unit/test_fastscan
+	@test/unit/test_distance && test/unit/test_quantizers && test/unit/test_fastscan
 
 bench-distance: bench/distance_bench
 	bench/distance_bench

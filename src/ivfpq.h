@@ -8,8 +8,10 @@
  *	centroid pages		nlist x dims float4s, packed back to back over pages
  *	codebook pages		ksub x dims float4s (each sub-space's sub-centroids)
  *	list pages			one IvfpqListData per inverted list
- *	entry pages			per list, a chain of pages of fixed-size entries:
- *						heap TID (6 bytes) + PQ code (code_size bytes)
+ *	entry pages			per list, a chain of pages of entries, each a heap
+ *						TID (6 bytes) and a PQ code (code_size bytes): one
+ *						after the other, or for 4-bit codes in blocks of 32
+ *						rows laid out for fast-scan (ivfpq_entries.c)
  *
  * Every page keeps its contents below pd_lower (nothing in the hole between
  * pd_lower and pd_upper, which generic WAL and full-page images skip) and
@@ -32,7 +34,11 @@
 #include "pq.h"
 
 #define IVFPQ_MAGIC				0x49565051	/* "IVPQ" */
-#define IVFPQ_FORMAT_VERSION	1
+/*
+ * Format 2 stores 4-bit codes in fast-scan blocks; format 1 stored them one
+ * entry after another.  8-bit indexes are the same in both.
+ */
+#define IVFPQ_FORMAT_VERSION	2
 #define IVFPQ_PAGE_ID			0xFF91
 #define IVFPQ_METAPAGE_BLKNO	0
 
@@ -117,11 +123,24 @@ typedef struct IvfpqListData
 
 #define IVFPQ_LISTS_PER_PAGE	((int) (IVFPQ_PAGE_CAPACITY / sizeof(IvfpqListData)))
 
-/* Entries: heap TID then code, packed without alignment (read with memcpy). */
+/*
+ * Entries (ivfpq_entries.c).  Row-major: heap TID then code, one entry after
+ * another, packed without alignment (read with memcpy).  Blocked (4-bit
+ * codes, when a block fits a page): blocks of 32 rows, each 32 heap TIDs
+ * then the rows' codes in fastscan.h's layout; a page's last block may be
+ * partly used, its unused rows all zeros.
+ */
 #define IVFPQ_ENTRY_TID_SIZE	sizeof(ItemPointerData)
-#define IvfpqEntriesPerPage(entry_size)	((int) (IVFPQ_PAGE_CAPACITY / (entry_size)))
-#define IvfpqPageEntry(page, entry_size, i) \
-	((char *) PageGetContents(page) + (Size) (i) * (entry_size))
+
+typedef struct IvfpqEntryLayout
+{
+	bool		blocked;
+	int			m;
+	int			code_size;
+	int			entry_size;		/* row-major: bytes per entry */
+	int			block_size;		/* blocked: bytes per block of 32 rows */
+	int			per_page;		/* rows a page holds */
+} IvfpqEntryLayout;
 
 /* reloptions */
 typedef struct IvfpqOptions
@@ -203,6 +222,19 @@ extern void ivfpq_list_location(BlockNumber lists_start, int list,
 extern void ivfpq_read_list_starts(Relation index, const IvfpqMetaPageData *meta,
 								   BlockNumber *starts);
 extern int64 ivfpq_count_entries(Relation index, const IvfpqMetaPageData *meta, int64 *entries);
+
+/* ivfpq_entries.c */
+extern bool ivfpq_format_is_supported(const IvfpqMetaPageData *meta);
+extern void ivfpq_entry_layout(const IvfpqMetaPageData *meta, IvfpqEntryLayout *layout);
+extern Size ivfpq_entries_size(const IvfpqEntryLayout *layout, int count);
+extern void ivfpq_entry_tid(const IvfpqEntryLayout *layout, Page page, int i, ItemPointer tid);
+extern void ivfpq_entry_code(const IvfpqEntryLayout *layout, Page page, int i, uint8 *code);
+extern void ivfpq_entry_append(const IvfpqEntryLayout *layout, Page page,
+							   ItemPointer tid, const uint8 *code);
+extern void ivfpq_entry_move(const IvfpqEntryLayout *layout, Page page, int from, int to,
+							 uint8 *code_scratch);
+extern void ivfpq_entries_truncate(const IvfpqEntryLayout *layout, Page page, int count);
+extern const uint8 *ivfpq_entry_block(const IvfpqEntryLayout *layout, Page page, int block);
 
 /* ivfpq_fetch.c: rows' vectors for re-ranking */
 typedef struct IvfpqRowReader IvfpqRowReader;

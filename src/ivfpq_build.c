@@ -725,10 +725,11 @@ write_index(IvfpqBuildState *bs)
 	IvfpqListData *lists = palloc0(sizeof(IvfpqListData) * bs->nlist);
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(bs->sortdesc, &TTSOpsMinimalTuple);
 	bool		have = false;
-	int			per_page = IvfpqEntriesPerPage(meta->entry_size);
+	IvfpqEntryLayout layout;
 	Buffer		buf;
 	int64		written = 0;
 
+	ivfpq_entry_layout(meta, &layout);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVFPQ_PHASE_WRITE);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) bs->index_tuples);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, 0);
@@ -775,11 +776,10 @@ write_index(IvfpqBuildState *bs)
 			ItemPointer tid;
 			bytea	   *code;
 			IvfpqPageOpaque opaque = IvfpqPageGetOpaque(page);
-			char	   *entry;
 
 			if (entry_list != list)
 				break;
-			if (opaque->count >= per_page)
+			if (opaque->count >= layout.per_page)
 			{
 				Buffer		next = new_page(bs, IVFPQ_PAGE_ENTRIES);
 
@@ -791,11 +791,7 @@ write_index(IvfpqBuildState *bs)
 			}
 			tid = (ItemPointer) DatumGetPointer(slot_getattr(slot, 2, &isnull));
 			code = DatumGetByteaPP(slot_getattr(slot, 3, &isnull));
-			entry = IvfpqPageEntry(page, meta->entry_size, opaque->count);
-			memcpy(entry, tid, IVFPQ_ENTRY_TID_SIZE);
-			memcpy(entry + IVFPQ_ENTRY_TID_SIZE, VARDATA_ANY(code), meta->code_size);
-			opaque->count++;
-			((PageHeader) page)->pd_lower += meta->entry_size;
+			ivfpq_entry_append(&layout, page, tid, (uint8 *) VARDATA_ANY(code));
 
 			if (++written % 1024 == 0)
 				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) written);

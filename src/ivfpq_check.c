@@ -22,6 +22,7 @@
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
 
+#include "fastscan.h"
 #include "ivfpq.h"
 
 typedef struct CheckState
@@ -86,6 +87,33 @@ read_page(CheckState *cs, Relation index, BlockNumber blkno, BlockNumber nblocks
 	return buf;
 }
 
+/*
+ * A blocked page's last block may be partly used: its unused rows must be
+ * zeros (TIDs and codes), as inserts and VACUUM leave them.
+ */
+static bool
+unused_rows_are_zero(const IvfpqEntryLayout *layout, Page page)
+{
+	int			count = IvfpqPageGetOpaque(page)->count;
+	int			end = (count + VQPQ_FS_ROWS - 1) / VQPQ_FS_ROWS * VQPQ_FS_ROWS;
+	uint8	   *code = palloc(layout->code_size);
+	bool		zero = true;
+
+	for (int i = count; i < end && zero; i++)
+	{
+		ItemPointerData tid;
+		static const ItemPointerData zero_tid;
+
+		ivfpq_entry_tid(layout, page, i, &tid);
+		ivfpq_entry_code(layout, page, i, code);
+		zero = memcmp(&tid, &zero_tid, IVFPQ_ENTRY_TID_SIZE) == 0;
+		for (int b = 0; b < layout->code_size && zero; b++)
+			zero = code[b] == 0;
+	}
+	pfree(code);
+	return zero;
+}
+
 static void
 check_index(CheckState *cs, Relation index, Relation heap)
 {
@@ -94,7 +122,7 @@ check_index(CheckState *cs, Relation index, Relation heap)
 	bool	   *visited = palloc0(sizeof(bool) * Max(nblocks, 1));
 	IvfpqMetaPageData meta;
 	Buffer		buf;
-	int			per_page;
+	IvfpqEntryLayout layout;
 	int			lists_found = 0;
 
 	buf = read_page(cs, index, IVFPQ_METAPAGE_BLKNO, nblocks, IVFPQ_PAGE_META, "the metapage");
@@ -103,7 +131,7 @@ check_index(CheckState *cs, Relation index, Relation heap)
 	memcpy(&meta, PageGetContents(BufferGetPage(buf)), sizeof(meta));
 	UnlockReleaseBuffer(buf);
 	visited[IVFPQ_METAPAGE_BLKNO] = true;
-	if (meta.magic != IVFPQ_MAGIC || meta.version != IVFPQ_FORMAT_VERSION)
+	if (meta.magic != IVFPQ_MAGIC || !ivfpq_format_is_supported(&meta))
 	{
 		problem(cs, 0, "metapage has magic %08x version %u, expected %08x version %u",
 				meta.magic, meta.version, IVFPQ_MAGIC, IVFPQ_FORMAT_VERSION);
@@ -118,7 +146,7 @@ check_index(CheckState *cs, Relation index, Relation heap)
 				meta.nlist, meta.m, meta.nbits, meta.code_size, meta.entry_size);
 		return;
 	}
-	per_page = IvfpqEntriesPerPage(meta.entry_size);
+	ivfpq_entry_layout(&meta, &layout);
 
 	/* quantizer pages */
 	if (meta.trained)
@@ -202,9 +230,9 @@ check_index(CheckState *cs, Relation index, Relation heap)
 				page = BufferGetPage(buf);
 				opaque = IvfpqPageGetOpaque(page);
 				next = opaque->next;
-				if (opaque->count > per_page)
-					problem(cs, blkno, "list %d: page claims %d entries, at most %d fit", list, opaque->count, per_page);
-				else if (((PageHeader) page)->pd_lower != MAXALIGN(SizeOfPageHeaderData) + opaque->count * meta.entry_size)
+				if (opaque->count > layout.per_page)
+					problem(cs, blkno, "list %d: page claims %d entries, at most %d fit", list, opaque->count, layout.per_page);
+				else if (((PageHeader) page)->pd_lower != MAXALIGN(SizeOfPageHeaderData) + ivfpq_entries_size(&layout, opaque->count))
 					problem(cs, blkno, "list %d: pd_lower %u does not match %d entries",
 							list, ((PageHeader) page)->pd_lower, opaque->count);
 				else
@@ -213,7 +241,7 @@ check_index(CheckState *cs, Relation index, Relation heap)
 					{
 						ItemPointerData tid;
 
-						memcpy(&tid, IvfpqPageEntry(page, meta.entry_size, e), IVFPQ_ENTRY_TID_SIZE);
+						ivfpq_entry_tid(&layout, page, e, &tid);
 						if (!ItemPointerIsValid(&tid) ||
 							ItemPointerGetBlockNumberNoCheck(&tid) >= heap_blocks ||
 							ItemPointerGetOffsetNumberNoCheck(&tid) > MaxHeapTuplesPerPage)
@@ -221,6 +249,8 @@ check_index(CheckState *cs, Relation index, Relation heap)
 									list, e, ItemPointerGetBlockNumberNoCheck(&tid),
 									ItemPointerGetOffsetNumberNoCheck(&tid));
 					}
+					if (layout.blocked && !unused_rows_are_zero(&layout, page))
+						problem(cs, blkno, "list %d: unused rows of the page's last block are not zero", list);
 				}
 				UnlockReleaseBuffer(buf);
 				blkno = next;

@@ -29,8 +29,9 @@ append_entry(Relation index, const IvfpqMetaPageData *meta, int list,
 	Page		page;
 	GenericXLogState *state;
 	IvfpqPageOpaque opaque;
-	char	   *entry;
-	int			per_page = IvfpqEntriesPerPage(meta->entry_size);
+	IvfpqEntryLayout layout;
+
+	ivfpq_entry_layout(meta, &layout);
 
 	ivfpq_list_location(meta->lists_start, list, &list_blkno, &slot);
 	buf = ReadBuffer(index, list_blkno);
@@ -50,7 +51,7 @@ append_entry(Relation index, const IvfpqMetaPageData *meta, int list,
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("ivfpq index \"%s\" has a corrupt entry page at block %u",
 							RelationGetRelationName(index), blkno)));
-		if (opaque->count < per_page)
+		if (opaque->count < layout.per_page)
 			break;
 		if (opaque->next != InvalidBlockNumber)
 		{
@@ -70,12 +71,8 @@ append_entry(Relation index, const IvfpqMetaPageData *meta, int list,
 			blkno = opaque->next;
 			page = newpage;
 			opaque = IvfpqPageGetOpaque(page);
-			entry = IvfpqPageEntry(page, meta->entry_size, 0);
-			memcpy(entry, tid, IVFPQ_ENTRY_TID_SIZE);
-			memcpy(entry + IVFPQ_ENTRY_TID_SIZE, code, meta->code_size);
-			opaque->count = 1;
+			ivfpq_entry_append(&layout, page, tid, code);
 			opaque->inserts = 1;
-			((PageHeader) page)->pd_lower += meta->entry_size;
 			GenericXLogFinish(state);
 			UnlockReleaseBuffer(newbuf);
 			UnlockReleaseBuffer(buf);
@@ -83,13 +80,9 @@ append_entry(Relation index, const IvfpqMetaPageData *meta, int list,
 		}
 	}
 
-	entry = IvfpqPageEntry(page, meta->entry_size, opaque->count);
-	memcpy(entry, tid, IVFPQ_ENTRY_TID_SIZE);
-	memcpy(entry + IVFPQ_ENTRY_TID_SIZE, code, meta->code_size);
-	opaque->count++;
+	ivfpq_entry_append(&layout, page, tid, code);
 	if (opaque->inserts < PG_UINT16_MAX)
 		opaque->inserts++;
-	((PageHeader) page)->pd_lower += meta->entry_size;
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
 

@@ -80,11 +80,13 @@ ivfpq_read_meta(Relation index, IvfpqMetaPageData *meta)
 
 	if (meta->magic != IVFPQ_MAGIC)
 		corrupt_page_error(index, IVFPQ_METAPAGE_BLKNO, "the ivfpq magic number");
-	if (meta->version != IVFPQ_FORMAT_VERSION)
+	if (!ivfpq_format_is_supported(meta))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("ivfpq index \"%s\" has format version %u, this vqpq reads version %u",
 						RelationGetRelationName(index), meta->version, IVFPQ_FORMAT_VERSION),
+				 meta->version == 1 && meta->nbits == 4
+				 ? errdetail("Format 2 stores 4-bit codes in blocks for fast-scan.") : 0,
 				 errhint("REINDEX the index.")));
 }
 

@@ -59,9 +59,14 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	BlockNumber *starts;
 	BufferAccessStrategy bas = GetAccessStrategy(BAS_BULKREAD);
 
+	IvfpqEntryLayout layout;
+	uint8	   *code;
+
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 	ivfpq_read_meta(index, &meta);
+	ivfpq_entry_layout(&meta, &layout);
+	code = palloc(meta.code_size);
 	starts = read_list_starts(index, &meta);
 
 	for (uint32 list = 0; list < meta.nlist; list++)
@@ -89,16 +94,15 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 			for (int i = 0; i < count; i++)
 			{
-				char	   *entry = IvfpqPageEntry(page, meta.entry_size, i);
 				ItemPointerData tid;
 
-				memcpy(&tid, entry, IVFPQ_ENTRY_TID_SIZE);
+				ivfpq_entry_tid(&layout, page, i, &tid);
 				if (callback(&tid, callback_state))
 					stats->tuples_removed += 1;
 				else
 				{
 					if (kept != i)
-						memmove(IvfpqPageEntry(page, meta.entry_size, kept), entry, meta.entry_size);
+						ivfpq_entry_move(&layout, page, i, kept, code);
 					kept++;
 				}
 			}
@@ -108,14 +112,12 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			if (kept < count)
 			{
 				/* compact, and leave nothing behind in the freed space */
-				memset(IvfpqPageEntry(page, meta.entry_size, kept), 0, (Size) (count - kept) * meta.entry_size);
-				opaque->count = kept;
-				((PageHeader) page)->pd_lower -= (count - kept) * meta.entry_size;
+				ivfpq_entries_truncate(&layout, page, kept);
 				GenericXLogFinish(state);
 			}
 			else
 				GenericXLogAbort(state);
-			if (!BlockNumberIsValid(first_with_space) && kept < IvfpqEntriesPerPage(meta.entry_size))
+			if (!BlockNumberIsValid(first_with_space) && kept < layout.per_page)
 				first_with_space = BufferGetBlockNumber(buf);
 			UnlockReleaseBuffer(buf);
 		}
@@ -126,6 +128,7 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	}
 
 	FreeAccessStrategy(bas);
+	pfree(code);
 	stats->num_pages = RelationGetNumberOfBlocks(index);
 	return stats;
 }

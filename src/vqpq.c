@@ -7,6 +7,7 @@
 #include "fmgr.h"
 
 #include "distance.h"
+#include "fastscan.h"
 #include "ivfpq.h"
 
 PG_MODULE_MAGIC;
@@ -18,6 +19,7 @@ _PG_init(void)
 {
 	/* choose the distance kernels for this CPU once per backend */
 	vqpq_distance_init();
+	vqpq_fastscan_init();
 	/* ivfpq reloptions and vqpq.* settings */
 	ivfpq_init();
 }

@@ -1,0 +1,159 @@
+/*
+ * ivfpq_entries.c
+ *		Where an entry page keeps its rows: row-major entries, or fast-scan
+ *		blocks of 32 rows for 4-bit codes (see ivfpq.h and fastscan.h).
+ *		Build, insert, VACUUM, scans and the checker all go through here, so
+ *		only this file knows the two layouts apart.
+ *
+ * A page's contents end at pd_lower: the used entries, or the used blocks
+ * (a partly used last block included, its unused rows all zeros).
+ */
+#include "postgres.h"
+
+#include "fastscan.h"
+#include "ivfpq.h"
+
+#define BLOCK_TIDS_SIZE		(VQPQ_FS_ROWS * IVFPQ_ENTRY_TID_SIZE)
+
+/*
+ * Format 1 wrote 4-bit codes row-major where format 2 writes blocks; its
+ * 8-bit indexes are laid out exactly as format 2's.
+ */
+bool
+ivfpq_format_is_supported(const IvfpqMetaPageData *meta)
+{
+	return meta->version == IVFPQ_FORMAT_VERSION || (meta->version == 1 && meta->nbits == 8);
+}
+
+void
+ivfpq_entry_layout(const IvfpqMetaPageData *meta, IvfpqEntryLayout *layout)
+{
+	Size		block_size = BLOCK_TIDS_SIZE + VQPQ_FS_CODES_SIZE(meta->m);
+
+	layout->m = meta->m;
+	layout->code_size = meta->code_size;
+	layout->entry_size = meta->entry_size;
+	layout->block_size = (int) block_size;
+	/* very long 4-bit codes, whose block would not fit a page, stay row-major */
+	layout->blocked = meta->nbits == 4 && meta->version >= 2 && block_size <= IVFPQ_PAGE_CAPACITY;
+	if (layout->blocked)
+		layout->per_page = (int) (IVFPQ_PAGE_CAPACITY / block_size) * VQPQ_FS_ROWS;
+	else
+		layout->per_page = (int) (IVFPQ_PAGE_CAPACITY / meta->entry_size);
+}
+
+/* Bytes below pd_lower (after the page header) that count rows take up. */
+Size
+ivfpq_entries_size(const IvfpqEntryLayout *layout, int count)
+{
+	if (layout->blocked)
+		return (Size) ((count + VQPQ_FS_ROWS - 1) / VQPQ_FS_ROWS) * layout->block_size;
+	return (Size) count * layout->entry_size;
+}
+
+/* Block b of a blocked page: 32 TIDs, then the codes. */
+const uint8 *
+ivfpq_entry_block(const IvfpqEntryLayout *layout, Page page, int block)
+{
+	Assert(layout->blocked);
+	return (const uint8 *) PageGetContents(page) + (Size) block * layout->block_size;
+}
+
+static char *
+tid_location(const IvfpqEntryLayout *layout, Page page, int i)
+{
+	char	   *contents = PageGetContents(page);
+
+	if (layout->blocked)
+		return contents + (Size) (i / VQPQ_FS_ROWS) * layout->block_size +
+			(Size) (i % VQPQ_FS_ROWS) * IVFPQ_ENTRY_TID_SIZE;
+	return contents + (Size) i * layout->entry_size;
+}
+
+static uint8 *
+block_codes(const IvfpqEntryLayout *layout, Page page, int i)
+{
+	return (uint8 *) PageGetContents(page) + (Size) (i / VQPQ_FS_ROWS) * layout->block_size + BLOCK_TIDS_SIZE;
+}
+
+void
+ivfpq_entry_tid(const IvfpqEntryLayout *layout, Page page, int i, ItemPointer tid)
+{
+	memcpy(tid, tid_location(layout, page, i), IVFPQ_ENTRY_TID_SIZE);
+}
+
+void
+ivfpq_entry_code(const IvfpqEntryLayout *layout, Page page, int i, uint8 *code)
+{
+	if (layout->blocked)
+		vqpq_fs_get_code(block_codes(layout, page, i), layout->m, i % VQPQ_FS_ROWS, code);
+	else
+		memcpy(code, tid_location(layout, page, i) + IVFPQ_ENTRY_TID_SIZE, layout->code_size);
+}
+
+static void
+set_entry(const IvfpqEntryLayout *layout, Page page, int i, const void *tid, const uint8 *code)
+{
+	memcpy(tid_location(layout, page, i), tid, IVFPQ_ENTRY_TID_SIZE);
+	if (layout->blocked)
+		vqpq_fs_put_code(block_codes(layout, page, i), layout->m, i % VQPQ_FS_ROWS, code);
+	else
+		memcpy(tid_location(layout, page, i) + IVFPQ_ENTRY_TID_SIZE, code, layout->code_size);
+}
+
+static void
+set_count(const IvfpqEntryLayout *layout, Page page, int count)
+{
+	IvfpqPageGetOpaque(page)->count = (uint16) count;
+	((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + ivfpq_entries_size(layout, count);
+}
+
+/* Add a row after the page's last; the caller checked that it has room. */
+void
+ivfpq_entry_append(const IvfpqEntryLayout *layout, Page page, ItemPointer tid, const uint8 *code)
+{
+	int			i = IvfpqPageGetOpaque(page)->count;
+
+	Assert(i < layout->per_page);
+	/* a new block starts from zeros (the hole should be zero; make sure) */
+	if (layout->blocked && i % VQPQ_FS_ROWS == 0)
+		memset(tid_location(layout, page, i), 0, layout->block_size);
+	set_entry(layout, page, i, tid, code);
+	set_count(layout, page, i + 1);
+}
+
+/* Copy row from over row to (to < from, compacting a page). */
+void
+ivfpq_entry_move(const IvfpqEntryLayout *layout, Page page, int from, int to, uint8 *code_scratch)
+{
+	ItemPointerData tid;
+
+	ivfpq_entry_tid(layout, page, from, &tid);
+	ivfpq_entry_code(layout, page, from, code_scratch);
+	set_entry(layout, page, to, &tid, code_scratch);
+}
+
+/* Keep the first count rows, zeroing everything after them. */
+void
+ivfpq_entries_truncate(const IvfpqEntryLayout *layout, Page page, int count)
+{
+	int			old = IvfpqPageGetOpaque(page)->count;
+	char	   *contents = PageGetContents(page);
+
+	Assert(count <= old);
+	if (layout->blocked)
+	{
+		int			block_end = Min(old, (count + VQPQ_FS_ROWS - 1) / VQPQ_FS_ROWS * VQPQ_FS_ROWS);
+		uint8	   *zero_code = palloc0(layout->code_size);
+		ItemPointerData zero_tid;
+
+		/* the rest of count's last block, row by row */
+		memset(&zero_tid, 0, sizeof(zero_tid));
+		for (int i = count; i < block_end; i++)
+			set_entry(layout, page, i, &zero_tid, zero_code);
+		pfree(zero_code);
+	}
+	memset(contents + ivfpq_entries_size(layout, count), 0,
+		   ivfpq_entries_size(layout, old) - ivfpq_entries_size(layout, count));
+	set_count(layout, page, count);
+}
