@@ -3,6 +3,8 @@
 -- 6 blocks, 192 rows, per page), so builds, inserts and VACUUM all leave
 -- partly used blocks behind.
 SET enable_seqscan = off;
+-- (which inflates plan costs enough to set off JIT compilation: not wanted)
+SET jit = off;
 
 -- ten clusters of 64-d rows, deterministic
 CREATE TABLE fs (id int PRIMARY KEY, val pqvector(64));

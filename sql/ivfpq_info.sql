@@ -41,7 +41,7 @@ SHOW enable_seqscan;
 
 -- an index built on no rows, and one built on few
 CREATE TABLE few (val pqvector(2));
-CREATE INDEX few_idx ON few USING ivfpq (val);
+CREATE INDEX few_idx ON few USING ivfpq (val) WITH (nbits = 8);
 SELECT trained, rows, advice FROM vqpq_index_info('few_idx');
 INSERT INTO few SELECT ARRAY[i, i]::real[] FROM generate_series(1, 50) i;
 SELECT trained, rows, advice FROM vqpq_index_info('few_idx');

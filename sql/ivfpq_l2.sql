@@ -3,7 +3,7 @@ SET enable_seqscan = off;
 
 CREATE TABLE t (id int, val pqvector(3));
 INSERT INTO t VALUES (1, '[0,0,0]'), (2, '[1,2,3]'), (3, '[1,1,1]'), (4, NULL);
--- 3 rows cannot train 256 sub-centroids: the index builds and says so
+-- 3 rows cannot train 16 sub-centroids: the index builds and says so
 CREATE INDEX t_val ON t USING ivfpq (val) WITH (nlist = 1);
 INSERT INTO t VALUES (5, '[1,2,4]');
 

@@ -120,3 +120,23 @@ SELECT * FROM vqpq_index_check('t');
 CREATE INDEX t_btree ON t (val);
 SELECT * FROM vqpq_index_check('t_btree');
 DROP TABLE t;
+
+-- default codes: 4-bit fast-scan wherever its 32-row blocks fit a page, with
+-- as many sub-quantizers as fill the page (784 dimensions: 242); wider
+-- vectors get 8-bit codes (3072 dimensions: 384); m alone picks 4 bits if
+-- its blocks fit; nbits = 4 alone on wide vectors stays one entry per row
+SET client_min_messages = warning;
+CREATE TABLE dflt (w784 pqvector(784), w3072 pqvector(3072), w128 pqvector(128));
+INSERT INTO dflt SELECT array_fill(i::real, ARRAY[784]), array_fill(i::real, ARRAY[3072]), array_fill(i::real, ARRAY[128])
+  FROM generate_series(1, 20) i;
+CREATE INDEX dflt_784 ON dflt USING ivfpq (w784) WITH (nlist = 1);
+CREATE INDEX dflt_784_m ON dflt USING ivfpq (w784) WITH (nlist = 1, m = 100);
+CREATE INDEX dflt_784_8 ON dflt USING ivfpq (w784) WITH (nlist = 1, nbits = 8);
+CREATE INDEX dflt_3072 ON dflt USING ivfpq (w3072) WITH (nlist = 1);
+CREATE INDEX dflt_3072_4 ON dflt USING ivfpq (w3072) WITH (nlist = 1, nbits = 4);
+CREATE INDEX dflt_128 ON dflt USING ivfpq (w128) WITH (nlist = 1);
+RESET client_min_messages;
+SELECT i AS index, m, nbits, code_bytes
+  FROM unnest(ARRAY['dflt_784', 'dflt_784_m', 'dflt_784_8', 'dflt_3072', 'dflt_3072_4', 'dflt_128']) i,
+       vqpq_index_info(i::regclass);
+DROP TABLE dflt;

@@ -44,11 +44,11 @@ ivfpq_init(void)
 					  "Number of inverted lists (0 = about the square root of the row count)",
 					  0, 0, IVFPQ_MAX_NLIST, AccessExclusiveLock);
 	add_int_reloption(ivfpq_relopt_kind, "m",
-					  "Number of sub-quantizers, i.e. code bytes per row at nbits = 8 (0 = automatic, from the dimensions)",
+					  "Number of sub-quantizers (0 = automatic, from the dimensions)",
 					  0, 0, IVFPQ_MAX_M, AccessExclusiveLock);
 	add_int_reloption(ivfpq_relopt_kind, "nbits",
-					  "Bits per sub-quantizer code: 4 or 8",
-					  8, 4, 8, AccessExclusiveLock);
+					  "Bits per sub-quantizer code: 4 (fast-scan) or 8 (0 = automatic: 4 where fast-scan blocks fit a page)",
+					  0, 0, 8, AccessExclusiveLock);
 
 	DefineCustomIntVariable("vqpq.nprobe",
 							"Number of inverted lists an ivfpq index scan probes.",
@@ -214,11 +214,11 @@ ivfpq_options(Datum reloptions, bool validate)
 														   sizeof(IvfpqOptions),
 														   tab, lengthof(tab));
 
-	if (validate && opts != NULL && opts->nbits != 4 && opts->nbits != 8)
+	if (validate && opts != NULL && opts->nbits != 0 && opts->nbits != 4 && opts->nbits != 8)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for ivfpq option \"nbits\": %d", opts->nbits),
-				 errdetail("Valid values are 4 and 8.")));
+				 errdetail("Valid values are 4 and 8 (0 chooses automatically).")));
 	return (bytea *) opts;
 }
 

@@ -40,6 +40,7 @@
 
 #include "access/xloginsert.h"
 #include "distance.h"
+#include "fastscan.h"
 #include "ivfpq.h"
 #include "kmeans.h"
 
@@ -120,16 +121,62 @@ phase_done(const char *phase, TimestampTz *since)
 static void memory_error(IvfpqBuildState *bs);
 
 /*
- * Default m: sub-spaces of 4 dimensions up to 128 dimensions (low-dimensional
- * data needs the finer codes), then at least 32 sub-quantizers and 8
- * dimensions each: 98 bytes per row for 784 dimensions, 192 for 1536.
+ * The 8-bit default m: sub-spaces of 4 dimensions up to 128 dimensions
+ * (low-dimensional data needs the finer codes), then at least 32
+ * sub-quantizers and 8 dimensions each: 98 bytes per row for 784
+ * dimensions, 192 for 1536.
  */
 static int
-ivfpq_default_m(int dims)
+default_m_8bit(int dims)
 {
 	int			m = dims <= 128 ? (dims + 3) / 4 : Max(32, (dims + 7) / 8);
 
 	return Min(m, IVFPQ_MAX_M);
+}
+
+/* Bytes of a fast-scan block of 4-bit codes with m sub-quantizers. */
+static Size
+block_size_4bit(int m)
+{
+	return VQPQ_FS_ROWS * IVFPQ_ENTRY_TID_SIZE + VQPQ_FS_CODES_SIZE(m);
+}
+
+/*
+ * The code an index gets when its options leave m or nbits out.  4-bit
+ * codes scored by fast-scan are the default wherever their blocks fit on a
+ * page: twice the 8-bit default's sub-quantizers (the same bytes per row),
+ * then as many more as fit in the space those blocks would leave unused on
+ * each page anyway, which buys finer codes at no cost in size (784
+ * dimensions: 242 sub-quantizers, 2 blocks of 32 rows per page).  Wider
+ * vectors, whose 4-bit blocks would not fit, get 8-bit codes.
+ */
+static void
+choose_code(int dims, int m_option, int nbits_option, int *m, int *nbits)
+{
+	int			m4 = Min(2 * default_m_8bit(dims), dims);
+
+	if (nbits_option != 0)
+		*nbits = nbits_option;
+	else if (m_option != 0)
+		*nbits = block_size_4bit(m_option) <= IVFPQ_PAGE_CAPACITY ? 4 : 8;
+	else
+		*nbits = block_size_4bit(m4) <= IVFPQ_PAGE_CAPACITY ? 4 : 8;
+
+	if (m_option != 0)
+		*m = m_option;
+	else if (*nbits == 8)
+		*m = default_m_8bit(dims);
+	else if (block_size_4bit(m4) <= IVFPQ_PAGE_CAPACITY)
+	{
+		Size		per_page = IVFPQ_PAGE_CAPACITY / block_size_4bit(m4);
+		Size		room = IVFPQ_PAGE_CAPACITY / per_page - VQPQ_FS_ROWS * IVFPQ_ENTRY_TID_SIZE;
+		int			fill = (int) (room / 16) & ~1;
+
+		*m = Min(Max(m4, fill), dims);
+	}
+	else
+		*m = m4;
+	*m = Min(*m, IVFPQ_MAX_M);
 }
 
 static int
@@ -158,7 +205,8 @@ plan_build(IvfpqBuildState *bs)
 	Size		per_row;
 	int			max_dsub;
 
-	bs->nbits = options_value(bs->index, offsetof(IvfpqOptions, nbits), 8);
+	choose_code(bs->dims, options_value(bs->index, offsetof(IvfpqOptions, m), 0),
+				options_value(bs->index, offsetof(IvfpqOptions, nbits), 0), &bs->m, &bs->nbits);
 	ksub = 1 << bs->nbits;
 
 	/* nlist: as asked, or about sqrt(rows) */
@@ -167,9 +215,6 @@ plan_build(IvfpqBuildState *bs)
 	if (bs->nlist == 0)
 		bs->nlist = (int) Min(Max(rint(sqrt(Max(tuples, 0.0))), 1.0), (double) IVFPQ_MAX_NLIST);
 
-	bs->m = options_value(bs->index, offsetof(IvfpqOptions, m), 0);
-	if (bs->m == 0)
-		bs->m = ivfpq_default_m(bs->dims);
 	if (bs->m > bs->dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -855,8 +900,8 @@ build(IvfpqBuildState *bs)
 	}
 	else
 	{
-		bs->nbits = options_value(bs->index, offsetof(IvfpqOptions, nbits), 8);
-		bs->m = ivfpq_default_m(bs->dims);
+		choose_code(bs->dims, 0, options_value(bs->index, offsetof(IvfpqOptions, nbits), 0),
+					&bs->m, &bs->nbits);
 	}
 
 	if (bs->nsamples == 0)

@@ -25,7 +25,7 @@ note $out;
 
 like($out, qr/loading Fashion-MNIST: 3,000 training images, 3 query images/, 'it loads the images');
 like($out, qr/building the ivfpq index.*\n(.*\n)*\s+[\d.]+ s  done/, 'it builds the index and reports progress');
-like($out, qr/3,000 rows in \d+ lists, \d+ sub-quantizers x 8 bits/, 'it describes the index');
+like($out, qr/3,000 rows in \d+ lists, \d+ sub-quantizers x [48] bits/, 'it describes the index');
 my @rows = $out =~ /^  #(\d+) .*? +(\d+)\/10 +[\d.]+ +[\d.]+ +(\d+)\/10$/mg;
 is(scalar(@rows), 9, 'it reports one search per query image');
 like($out, qr/recall\@10 on 20 sampled rows at the default settings: [01]\.\d+/, 'it estimates recall');
