@@ -407,6 +407,22 @@ start_query(IndexScanDesc scan)
 
 /* ---------------------------------------------------------------- batches */
 
+/* An entry page's row count, checked before it sizes any copy. */
+static int
+entry_page_count(IndexScanDesc scan, Page page, BlockNumber blkno)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+
+	if (!ivfpq_page_is_valid(page, IVFPQ_PAGE_ENTRIES) ||
+		IvfpqPageGetOpaque(page)->count > so->layout.per_page)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ivfpq index \"%s\" has a corrupt entry page at block %u",
+						RelationGetRelationName(scan->indexRelation), blkno),
+				 errhint("REINDEX the index; vqpq_index_check() lists the damage.")));
+	return IvfpqPageGetOpaque(page)->count;
+}
+
 /*
  * ADC values of a blocked page's rows: byte sums of 32 rows at a time by
  * fast-scan, scaled back to the float table's units.
@@ -464,7 +480,7 @@ fill_batch(IndexScanDesc scan)
 
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
 			page = BufferGetPage(buf);
-			count = IvfpqPageGetOpaque(page)->count;
+			count = entry_page_count(scan, page, blkno);
 			blkno = IvfpqPageGetOpaque(page)->next;
 			if (meta->trained && count > 0)
 			{
@@ -620,7 +636,7 @@ next_null_batch(IndexScanDesc scan)
 		buf = ReadBuffer(scan->indexRelation, so->null_block);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		count = IvfpqPageGetOpaque(page)->count;
+		count = entry_page_count(scan, page, so->null_block);
 		for (int i = 0; i < count; i++)
 		{
 			ivfpq_entry_tid(&so->layout, page, i, &so->results[i].tid);

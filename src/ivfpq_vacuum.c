@@ -7,6 +7,7 @@
 
 #include "commands/vacuum.h"
 #include "storage/bufmgr.h"
+#include "utils/rel.h"
 
 #include "ivfpq.h"
 
@@ -91,6 +92,12 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			page = GenericXLogRegisterBuffer(state, buf, 0);
 			opaque = IvfpqPageGetOpaque(page);
 			count = opaque->count;
+			if (!ivfpq_page_is_valid(page, IVFPQ_PAGE_ENTRIES) || count > layout.per_page)
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("ivfpq index \"%s\" has a corrupt entry page at block %u",
+								RelationGetRelationName(index), blkno),
+						 errhint("REINDEX the index; vqpq_index_check() lists the damage.")));
 
 			for (int i = 0; i < count; i++)
 			{

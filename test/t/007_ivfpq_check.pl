@@ -1,6 +1,7 @@
 # vqpq_index_check reports damage: with the server stopped, the index file is
 # changed on disk in one way at a time (an entry's heap TID, a chain link, the
-# metapage magic); each gives a report, and restoring the file clears it.
+# metapage magic, an entry count); each gives a report, scans and VACUUM
+# refuse a page whose count does not fit, and restoring the file clears it.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -32,7 +33,7 @@ ok($entry_page && $chained_page, 'found an entry page and a page with a successo
 
 sub with_damage
 {
-	my ($what, $offset, $bytes, $expect) = @_;
+	my ($what, $offset, $bytes, $expect, $also) = @_;
 	my $damaged = $original;
 	substr($damaged, $offset, length $bytes) = $bytes;
 	open(my $fh, '>:raw', $file) or die;
@@ -42,6 +43,7 @@ sub with_damage
 	my $report = $node->safe_psql('postgres', "SELECT blkno || ': ' || problem FROM vqpq_index_check('items_idx')");
 	note "$what: $report";
 	like($report, $expect, "$what is reported");
+	$also->() if $also;
 	$node->stop;
 }
 
@@ -53,6 +55,21 @@ with_damage('a chain that loops', $chained_page->[0] * $blcksz + $special, pack(
 	qr/reaches a page already seen/);
 # the metapage magic
 with_damage('a wrong metapage magic', 24, pack('L', 0xdeadbeef), qr/metapage has magic deadbeef/);
+# a page claiming more rows than fit: scans and VACUUM stop with an error
+# instead of reading past the page
+with_damage('an entry count larger than a page holds', $entry_page->[0] * $blcksz + $special + 4, pack('S', 65535),
+	qr/page claims 65535 entries, at most \d+ fit/, sub {
+		my ($ret, $out, $err) = $node->psql('postgres', q{
+			SET enable_seqscan = off; SET vqpq.nprobe = 4; SET vqpq.rerank = 0;
+			SELECT count(*) FROM (SELECT 1 FROM items ORDER BY embedding <-> (SELECT embedding FROM items LIMIT 1)) s});
+		like($err, qr/ivfpq index "items_idx" has a corrupt entry page at block $entry_page->[0]/,
+			'a scan reaching the page fails with an error');
+		# rolled-back rows leave index entries for VACUUM to remove
+		$node->safe_psql('postgres', 'BEGIN; INSERT INTO items SELECT id + 100000, embedding FROM items LIMIT 200; ROLLBACK;');
+		($ret, $out, $err) = $node->psql('postgres', 'VACUUM items');
+		like($err, qr/ivfpq index "items_idx" has a corrupt entry page at block $entry_page->[0]/,
+			'so does VACUUM');
+	});
 
 open(my $fh, '>:raw', $file) or die;
 print $fh $original;
