@@ -6,6 +6,7 @@
 #   make prove_installcheck     TAP cluster tests in test/t (starts its own servers)
 #   make unitcheck              kernel unit tests (no server)
 #   make bench-distance         kernel micro-benchmark
+#   make bench-fastscan         PQ code scoring micro-benchmark
 #
 # Add compiler flags with COPT (CI uses COPT=-Werror).
 
@@ -39,7 +40,7 @@ DATA = vqpq--$(EXTVERSION).sql
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
-EXTRA_CLEAN = test/unit/test_distance test/unit/test_quantizers test/unit/test_fastscan bench/distance_bench tmp_check
+EXTRA_CLEAN = test/unit/test_distance test/unit/test_quantizers test/unit/test_fastscan bench/distance_bench bench/fastscan_bench tmp_check
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -61,13 +62,19 @@ test/unit/test_fastscan: test/unit/test_fastscan.c src/fastscan.c src/fastscan.h
 bench/distance_bench: bench/distance_bench.c src/distance.c src/distance.h
 	$(CC) $(KERNEL_CFLAGS) -o $@ bench/distance_bench.c src/distance.c -lm
 
-.PHONY: unitcheck bench-distance pgtap_installcheck prove_installcheck
+bench/fastscan_bench: bench/fastscan_bench.c src/fastscan.c src/fastscan.h $(QUANTIZER_SOURCES) src/pq.h
+	$(CC) $(KERNEL_CFLAGS) -o $@ bench/fastscan_bench.c src/fastscan.c $(QUANTIZER_SOURCES) -lm
+
+.PHONY: unitcheck bench-distance bench-fastscan pgtap_installcheck prove_installcheck
 
 unitcheck: test/unit/test_distance test/unit/test_quantizers test/unit/test_fastscan
 	@test/unit/test_distance && test/unit/test_quantizers && test/unit/test_fastscan
 
 bench-distance: bench/distance_bench
 	bench/distance_bench
+
+bench-fastscan: bench/fastscan_bench
+	bench/fastscan_bench
 
 # pgTAP suites run in a scratch database of their own.
 PGTAP_DB ?= vqpq_pgtap
