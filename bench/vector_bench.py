@@ -15,6 +15,8 @@ Datasets:
   FILE.fvecs               with --query-file FILE.fvecs (the TEXMEX layout)
   FILE.hdf5                ann-benchmarks layout (train/test), needs python3-h5py
 --metric cosine benchmarks angular data through the cosine operator classes.
+--storage sets the embedding columns' storage for all engines alike (default:
+PLAIN when a row fits a page).
 """
 import argparse
 import gzip
@@ -106,7 +108,10 @@ def recall(found, base, queries, kth, metric):
 def psql(sql, options=""):
     env = dict(os.environ, PGOPTIONS=options)
     out = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                         check=True, capture_output=True, text=True, env=env)
+                         capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr)
+        out.check_returncode()
     return out.stdout.strip()
 
 
@@ -125,19 +130,34 @@ def vectors_text(x):
     return "\n".join(lines) + "\n"
 
 
-def load_tables(base, queries, have_pgvector):
+def table_storage(storage, d):
+    """The column storage to load with: 'auto' keeps vectors in the row
+    (PLAIN, as ann-benchmarks sets up pgvector) when a row fits a page, and
+    leaves the type's own storage otherwise."""
+    if storage != "auto":
+        return storage
+    return "plain" if 4 * d + 64 <= 8000 else None
+
+
+def load_tables(base, queries, have_pgvector, storage):
     d = base.shape[1]
     psql("CREATE EXTENSION IF NOT EXISTS vqpq")
     psql("DROP TABLE IF EXISTS bench_items, bench_queries, bench_items_v, bench_queries_v")
-    psql(f"CREATE TABLE bench_items (id int PRIMARY KEY, embedding pqvector({d}))")
-    psql(f"CREATE TABLE bench_queries (id int PRIMARY KEY, embedding pqvector({d}))")
+    tables = [("bench_items", "bench_queries", f"pqvector({d})")]
+    if have_pgvector:
+        tables.append(("bench_items_v", "bench_queries_v", f"vector({d})"))
+    for items, qtable, vtype in tables:
+        for t in (items, qtable):
+            psql(f"CREATE TABLE {t} (id int PRIMARY KEY, embedding {vtype})")
+            if storage:
+                # both engines' tables alike; set before loading, as it applies to new rows
+                psql(f"ALTER TABLE {t} ALTER COLUMN embedding SET STORAGE {storage}")
     copy_in("bench_items", vectors_text(base))
     copy_in("bench_queries", vectors_text(queries))
     if have_pgvector:
         # the two types share their text form
-        psql(f"CREATE TABLE bench_items_v AS SELECT id, embedding::text::vector({d}) AS embedding FROM bench_items")
-        psql(f"CREATE TABLE bench_queries_v AS SELECT id, embedding::text::vector({d}) AS embedding FROM bench_queries")
-        psql("ALTER TABLE bench_items_v ADD PRIMARY KEY (id); ALTER TABLE bench_queries_v ADD PRIMARY KEY (id)")
+        psql(f"INSERT INTO bench_items_v SELECT id, embedding::text::vector({d}) FROM bench_items")
+        psql(f"INSERT INTO bench_queries_v SELECT id, embedding::text::vector({d}) FROM bench_queries")
     psql("VACUUM ANALYZE")
 
 
@@ -231,6 +251,10 @@ def main():
     ap.add_argument("--vqpq-index", action="append", metavar="OPTIONS",
                     help="WITH options of a vqpq index to benchmark, e.g. 'm = 196, nbits = 4'; "
                          "repeat for several (default: the defaults)")
+    ap.add_argument("--storage", default="auto", choices=["auto", "plain", "main", "external", "extended"],
+                    help="the embedding columns' storage, for every engine's tables alike: auto = plain when a "
+                         "row fits a page (vectors stay in the row, as ann-benchmarks sets up pgvector), "
+                         "otherwise the type's default")
     ap.add_argument("--out", default="bench/results", help="directory for results.md, results.jsonl, recall_qps.png")
     args = ap.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
@@ -248,7 +272,8 @@ def main():
     except subprocess.CalledProcessError:
         have_pgvector = False
         print("pgvector is not installed: its engines are skipped")
-    load_tables(base, queries, have_pgvector)
+    storage = table_storage(args.storage, d)
+    load_tables(base, queries, have_pgvector, storage)
     vector_mb = int(psql("SELECT sum(pg_column_size(embedding)) FROM bench_items")) / 1e6
 
     op = "<->" if args.metric == "l2" else "<=>"
@@ -300,6 +325,7 @@ def main():
             print(f"  {name} {label}: recall {r:.4f}, " +
                   ", ".join(f"{row[f'qps_{c}']:.0f} QPS x{c}" for c in clients), flush=True)
         if create:
+            # the next index on the same column must not be chosen in its place
             psql(f"DROP INDEX {index}")
 
     if not args.no_faiss:
@@ -344,12 +370,13 @@ def main():
     # ------------------------------------------------------------ report
     with open(os.path.join(args.out, "results.jsonl"), "w") as f:
         for row in results:
-            f.write(json.dumps(dict(row, dataset=args.dataset, rows=n, dims=d, metric=args.metric)) + "\n")
+            f.write(json.dumps(dict(row, dataset=args.dataset, rows=n, dims=d, metric=args.metric,
+                                    storage=storage or "type default")) + "\n")
     header = ["engine", "setting", "build s", "index MB", "recall@10"]
     for c in clients:
         header += [f"QPS x{c}", f"p50 ms x{c}", f"p99 ms x{c}"]
-    lines = [f"{args.dataset}: {n:,} x {d}, {nq} queries, {args.metric}; vector data {vector_mb:.1f} MB; "
-             f"one server, this machine ({os.cpu_count()} cores)", "",
+    lines = [f"{args.dataset}: {n:,} x {d}, {nq} queries, {args.metric}; vector data {vector_mb:.1f} MB, "
+             f"column storage {storage or 'the type default'}; one server, this machine ({os.cpu_count()} cores)", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in results:
         cells = [row["engine"], row["setting"],
