@@ -255,6 +255,7 @@ def main():
                     help="the embedding columns' storage, for every engine's tables alike: auto = plain when a "
                          "row fits a page (vectors stay in the row, as ann-benchmarks sets up pgvector), "
                          "otherwise the type's default")
+    ap.add_argument("--build-memory", default="4GB", help="maintenance_work_mem for every index build")
     ap.add_argument("--out", default="bench/results", help="directory for results.md, results.jsonl, recall_qps.png")
     args = ap.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
@@ -309,7 +310,8 @@ def main():
         build_s = size_mb = None
         if create:
             print(f"building {name} ...", flush=True)
-            build_s = timed(f"SET maintenance_work_mem = '1GB'; {create}")
+            # enough for HNSW to build its graph in memory at a million rows
+            build_s = timed(f"SET maintenance_work_mem = '{args.build_memory}'; {create}")
             index = re.search(r"INDEX (\w+)", create).group(1)
             size_mb = int(psql(f"SELECT pg_relation_size('{index}')")) / 1e6
         for label, options in settings:
