@@ -225,6 +225,7 @@ extern int64 ivfpq_count_entries(Relation index, const IvfpqMetaPageData *meta, 
 
 /* ivfpq_entries.c */
 extern bool ivfpq_format_is_supported(const IvfpqMetaPageData *meta);
+extern Size ivfpq_block_size(int m);
 extern void ivfpq_entry_layout(const IvfpqMetaPageData *meta, IvfpqEntryLayout *layout);
 extern Size ivfpq_entries_size(const IvfpqEntryLayout *layout, int count);
 extern void ivfpq_entry_tid(const IvfpqEntryLayout *layout, Page page, int i, ItemPointer tid);

@@ -134,13 +134,6 @@ default_m_8bit(int dims)
 	return Min(m, IVFPQ_MAX_M);
 }
 
-/* Bytes of a fast-scan block of 4-bit codes with m sub-quantizers. */
-static Size
-block_size_4bit(int m)
-{
-	return VQPQ_FS_ROWS * IVFPQ_ENTRY_TID_SIZE + VQPQ_FS_CODES_SIZE(m);
-}
-
 /*
  * The code an index gets when its options leave m or nbits out.  4-bit
  * codes scored by fast-scan are the default wherever their blocks fit on a
@@ -158,17 +151,17 @@ choose_code(int dims, int m_option, int nbits_option, int *m, int *nbits)
 	if (nbits_option != 0)
 		*nbits = nbits_option;
 	else if (m_option != 0)
-		*nbits = block_size_4bit(m_option) <= IVFPQ_PAGE_CAPACITY ? 4 : 8;
+		*nbits = ivfpq_block_size(m_option) <= IVFPQ_PAGE_CAPACITY ? 4 : 8;
 	else
-		*nbits = block_size_4bit(m4) <= IVFPQ_PAGE_CAPACITY ? 4 : 8;
+		*nbits = ivfpq_block_size(m4) <= IVFPQ_PAGE_CAPACITY ? 4 : 8;
 
 	if (m_option != 0)
 		*m = m_option;
 	else if (*nbits == 8)
 		*m = default_m_8bit(dims);
-	else if (block_size_4bit(m4) <= IVFPQ_PAGE_CAPACITY)
+	else if (ivfpq_block_size(m4) <= IVFPQ_PAGE_CAPACITY)
 	{
-		Size		per_page = IVFPQ_PAGE_CAPACITY / block_size_4bit(m4);
+		Size		per_page = IVFPQ_PAGE_CAPACITY / ivfpq_block_size(m4);
 		Size		room = IVFPQ_PAGE_CAPACITY / per_page - VQPQ_FS_ROWS * IVFPQ_ENTRY_TID_SIZE;
 		int			fill = (int) (room / 16) & ~1;
 

@@ -25,10 +25,17 @@ ivfpq_format_is_supported(const IvfpqMetaPageData *meta)
 	return meta->version == IVFPQ_FORMAT_VERSION || (meta->version == 1 && meta->nbits == 8);
 }
 
+/* Bytes of a block of 32 rows with m 4-bit sub-quantizers. */
+Size
+ivfpq_block_size(int m)
+{
+	return BLOCK_TIDS_SIZE + VQPQ_FS_CODES_SIZE(m);
+}
+
 void
 ivfpq_entry_layout(const IvfpqMetaPageData *meta, IvfpqEntryLayout *layout)
 {
-	Size		block_size = BLOCK_TIDS_SIZE + VQPQ_FS_CODES_SIZE(meta->m);
+	Size		block_size = ivfpq_block_size(meta->m);
 
 	layout->m = meta->m;
 	layout->code_size = meta->code_size;
@@ -122,7 +129,7 @@ ivfpq_entry_append(const IvfpqEntryLayout *layout, Page page, ItemPointer tid, c
 	set_count(layout, page, i + 1);
 }
 
-/* Copy row from over row to (to < from, compacting a page). */
+/* Copy row `from` onto row `to` (to < from: VACUUM compacting a page). */
 void
 ivfpq_entry_move(const IvfpqEntryLayout *layout, Page page, int from, int to, uint8 *code_scratch)
 {

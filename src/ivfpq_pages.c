@@ -88,6 +88,13 @@ ivfpq_read_meta(Relation index, IvfpqMetaPageData *meta)
 				 meta->version == 1 && meta->nbits == 4
 				 ? errdetail("Format 2 stores 4-bit codes in blocks for fast-scan.") : 0,
 				 errhint("REINDEX the index.")));
+	/* everything that sizes a read of the pages must hold together */
+	if (meta->nlist < 1 || meta->nlist > IVFPQ_MAX_NLIST || meta->dims < 1 ||
+		meta->m < 1 || meta->m > IVFPQ_MAX_M || (meta->nbits != 4 && meta->nbits != 8) ||
+		meta->code_size != (meta->nbits == 8 ? meta->m : (meta->m + 1) / 2) ||
+		meta->entry_size != IVFPQ_ENTRY_TID_SIZE + meta->code_size ||
+		meta->entry_size > IVFPQ_PAGE_CAPACITY)
+		corrupt_page_error(index, IVFPQ_METAPAGE_BLKNO, "index parameters that fit together");
 }
 
 /*
