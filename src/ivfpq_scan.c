@@ -139,6 +139,13 @@ candidate_qsort_cmp(const void *a, const void *b)
 	return candidate_cmp(a, b);
 }
 
+static int
+candidate_tid_cmp(const void *a, const void *b)
+{
+	return ItemPointerCompare((ItemPointer) &((const Candidate *) a)->tid,
+							  (ItemPointer) &((const Candidate *) b)->tid);
+}
+
 static void
 heap_sift_down(Candidate *heap, int len, int i)
 {
@@ -594,6 +601,12 @@ next_batch(IndexScanDesc scan)
 		}
 		else
 		{
+			/*
+			 * Read the rows in TID order: the heap is then read forward, and
+			 * candidates sharing a page read it once (the reader keeps the
+			 * last page pinned).  The results are sorted by distance below.
+			 */
+			qsort(so->heap, n, sizeof(Candidate), candidate_tid_cmp);
 			for (int i = 0; i < n; i++)
 			{
 				double		distance;
