@@ -293,7 +293,7 @@ def main():
         engines.append(("pgvector hnsw", "bench_items_v", "bench_queries_v",
                         f"CREATE INDEX bench_hnsw ON bench_items_v USING hnsw (embedding {vops}) "
                         f"WITH (m = 16, ef_construction = 64)",
-                        [(f"ef_search={e}", f"-c hnsw.ef_search={e}") for e in (10, 20, 40, 80, 160, 320)]))
+                        [(f"ef_search={e}", f"-c hnsw.ef_search={e}") for e in (10, 20, 40, 80, 160, 320, 640)]))
         engines.append(("pgvector ivfflat", "bench_items_v", "bench_queries_v",
                         f"CREATE INDEX bench_ivfflat ON bench_items_v USING ivfflat (embedding {vops}) "
                         f"WITH (lists = {lists})",
