@@ -83,6 +83,56 @@ score_block_portable(const uint8_t *codes, const uint8_t *qtable, int m, uint32_
  * even (what SIMD conversions do in the default rounding mode), capped at
  * 255.  No step of it can be fused into a multiply-add.
  */
+/*
+ * The steps a variant supplies: one sub-space's smallest and largest entry,
+ * and its 16 bytes given the smallest and 255 / range.
+ */
+typedef void (*RangeFn) (const float *t, float *lo, float *hi);
+typedef void (*Quantize16Fn) (const float *t, float lo, float inv, uint8_t *q);
+
+/*
+ * The table quantizer every variant runs, with its own two steps (inlined
+ * into each variant's copy).
+ */
+static inline float
+quantize_table_with(const float *table, int m, uint8_t *qtable, float *bias,
+					RangeFn range16, Quantize16Fn quantize16)
+{
+	float		range = 0.0f;
+	float		sum_min = 0.0f;
+	float		inv = 0.0f;
+	float		step = 0.0f;
+
+	for (int j = 0; j < m; j++)
+	{
+		float		lo,
+					hi;
+
+		range16(table + (size_t) j * 16, &lo, &hi);
+		range = hi - lo > range ? hi - lo : range;
+		sum_min += lo;
+	}
+	/* a zero (or non-finite) range leaves nothing to tell apart: all zeros */
+	if (isfinite(range) && range > 0.0f)
+	{
+		inv = 255.0f / range;
+		step = range / 255.0f;
+	}
+	for (int j = 0; j < m; j++)
+	{
+		const float *t = table + (size_t) j * 16;
+		float		lo,
+					hi;
+
+		range16(t, &lo, &hi);
+		quantize16(t, lo, inv, qtable + (size_t) j * 16);
+	}
+	if (m & 1)
+		memset(qtable + (size_t) m * 16, 0, 16);
+	*bias = sum_min;
+	return step;
+}
+
 static inline void
 range_portable(const float *t, float *lo, float *hi)
 {
@@ -98,59 +148,25 @@ range_portable(const float *t, float *lo, float *hi)
 	*hi = b;
 }
 
-static float
-finish_range(float range, float *inv)
+static inline void
+quantize16_portable(const float *t, float lo, float inv, uint8_t *q)
 {
-	/* a zero (or non-finite) range leaves nothing to tell apart: all zeros */
-	if (!(isfinite(range) && range > 0.0f))
+	for (int c = 0; c < 16; c++)
 	{
-		*inv = 0.0f;
-		return 0.0f;
+		float		v = (t[c] - lo) * inv;	/* in [0, 255] up to rounding */
+		int			i = (int) v;
+		float		frac = v - (float) i;	/* exact */
+
+		if (frac > 0.5f || (frac == 0.5f && (i & 1)))
+			i++;
+		q[c] = i > 255 ? 255 : (uint8_t) i;
 	}
-	*inv = 255.0f / range;
-	return range / 255.0f;
 }
 
 static float
 quantize_table_portable(const float *table, int m, uint8_t *qtable, float *bias)
 {
-	float		range = 0.0f;
-	float		sum_min = 0.0f;
-	float		inv;
-	float		step;
-
-	for (int j = 0; j < m; j++)
-	{
-		float		lo,
-					hi;
-
-		range_portable(table + (size_t) j * 16, &lo, &hi);
-		range = hi - lo > range ? hi - lo : range;
-		sum_min += lo;
-	}
-	step = finish_range(range, &inv);
-	for (int j = 0; j < m; j++)
-	{
-		const float *t = table + (size_t) j * 16;
-		float		lo,
-					hi;
-
-		range_portable(t, &lo, &hi);
-		for (int c = 0; c < 16; c++)
-		{
-			float		v = (t[c] - lo) * inv;	/* in [0, 255] up to rounding */
-			int			i = (int) v;
-			float		frac = v - (float) i;	/* exact */
-
-			if (frac > 0.5f || (frac == 0.5f && (i & 1)))
-				i++;
-			qtable[(size_t) j * 16 + c] = i > 255 ? 255 : (uint8_t) i;
-		}
-	}
-	if (m & 1)
-		memset(qtable + (size_t) m * 16, 0, 16);
-	*bias = sum_min;
-	return step;
+	return quantize_table_with(table, m, qtable, bias, range_portable, quantize16_portable);
 }
 
 static const VqpqFastScanKernels portable_kernels = {
@@ -225,8 +241,10 @@ score_block_avx2(const uint8_t *codes, const uint8_t *qtable, int m, uint32_t *o
 }
 
 AVX2 static inline void
-range_avx2(__m256 a, __m256 b, float *lo, float *hi)
+range_avx2(const float *t, float *lo, float *hi)
 {
+	__m256		a = _mm256_loadu_ps(t);
+	__m256		b = _mm256_loadu_ps(t + 8);
 	__m256		mn = _mm256_min_ps(a, b);
 	__m256		mx = _mm256_max_ps(a, b);
 	__m128		m4 = _mm_min_ps(_mm256_castps256_ps128(mn), _mm256_extractf128_ps(mn, 1));
@@ -241,48 +259,24 @@ range_avx2(__m256 a, __m256 b, float *lo, float *hi)
 }
 
 /* One sub-space's 16 floats are two registers. */
+AVX2 static inline void
+quantize16_avx2(const float *t, float lo, float inv, uint8_t *q)
+{
+	__m256		vlo = _mm256_set1_ps(lo);
+	__m256		vinv = _mm256_set1_ps(inv);
+	__m256i		qa = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(t), vlo), vinv));
+	__m256i		qb = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(t + 8), vlo), vinv));
+	/* packing saturates at 255 and interleaves the halves per lane: undo that */
+	__m256i		words = _mm256_permute4x64_epi64(_mm256_packus_epi32(qa, qb), 0xD8);
+
+	_mm_storeu_si128((__m128i *) q,
+					 _mm_packus_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1)));
+}
+
 AVX2 static float
 quantize_table_avx2(const float *table, int m, uint8_t *qtable, float *bias)
 {
-	float		range = 0.0f;
-	float		sum_min = 0.0f;
-	float		inv;
-	float		step;
-
-	for (int j = 0; j < m; j++)
-	{
-		float		lo,
-					hi;
-
-		range_avx2(_mm256_loadu_ps(table + (size_t) j * 16), _mm256_loadu_ps(table + (size_t) j * 16 + 8), &lo, &hi);
-		range = hi - lo > range ? hi - lo : range;
-		sum_min += lo;
-	}
-	step = finish_range(range, &inv);
-	for (int j = 0; j < m; j++)
-	{
-		__m256		a = _mm256_loadu_ps(table + (size_t) j * 16);
-		__m256		b = _mm256_loadu_ps(table + (size_t) j * 16 + 8);
-		float		lo,
-					hi;
-		__m256		vlo;
-		__m256i		qa,
-					qb,
-					words;
-
-		range_avx2(a, b, &lo, &hi);
-		vlo = _mm256_set1_ps(lo);
-		qa = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_sub_ps(a, vlo), _mm256_set1_ps(inv)));
-		qb = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_sub_ps(b, vlo), _mm256_set1_ps(inv)));
-		/* packing saturates at 255 and interleaves the halves per lane: undo that */
-		words = _mm256_permute4x64_epi64(_mm256_packus_epi32(qa, qb), 0xD8);
-		_mm_storeu_si128((__m128i *) (qtable + (size_t) j * 16),
-						 _mm_packus_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1)));
-	}
-	if (m & 1)
-		memset(qtable + (size_t) m * 16, 0, 16);
-	*bias = sum_min;
-	return step;
+	return quantize_table_with(table, m, qtable, bias, range_avx2, quantize16_avx2);
 }
 
 static const VqpqFastScanKernels avx2_kernels = {
@@ -362,37 +356,28 @@ score_block_avx512(const uint8_t *codes, const uint8_t *qtable, int m, uint32_t 
 }
 
 /* One sub-space's 16 floats are one register. */
+AVX512BW static inline void
+range_avx512(const float *t, float *lo, float *hi)
+{
+	__m512		v = _mm512_loadu_ps(t);
+
+	*lo = _mm512_reduce_min_ps(v);
+	*hi = _mm512_reduce_max_ps(v);
+}
+
+AVX512BW static inline void
+quantize16_avx512(const float *t, float lo, float inv, uint8_t *q)
+{
+	__m512		v = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(t), _mm512_set1_ps(lo)), _mm512_set1_ps(inv));
+	__m512i		b = _mm512_min_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(255));
+
+	_mm_storeu_si128((__m128i *) q, _mm512_cvtepi32_epi8(b));
+}
+
 AVX512BW static float
 quantize_table_avx512(const float *table, int m, uint8_t *qtable, float *bias)
 {
-	float		range = 0.0f;
-	float		sum_min = 0.0f;
-	float		inv;
-	float		step;
-
-	for (int j = 0; j < m; j++)
-	{
-		__m512		t = _mm512_loadu_ps(table + (size_t) j * 16);
-		float		lo = _mm512_reduce_min_ps(t);
-		float		hi = _mm512_reduce_max_ps(t);
-
-		range = hi - lo > range ? hi - lo : range;
-		sum_min += lo;
-	}
-	step = finish_range(range, &inv);
-	for (int j = 0; j < m; j++)
-	{
-		__m512		t = _mm512_loadu_ps(table + (size_t) j * 16);
-		__m512		lo = _mm512_set1_ps(_mm512_reduce_min_ps(t));
-		__m512		v = _mm512_mul_ps(_mm512_sub_ps(t, lo), _mm512_set1_ps(inv));
-		__m512i		q = _mm512_min_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(255));
-
-		_mm_storeu_si128((__m128i *) (qtable + (size_t) j * 16), _mm512_cvtepi32_epi8(q));
-	}
-	if (m & 1)
-		memset(qtable + (size_t) m * 16, 0, 16);
-	*bias = sum_min;
-	return step;
+	return quantize_table_with(table, m, qtable, bias, range_avx512, quantize16_avx512);
 }
 
 static const VqpqFastScanKernels avx512_kernels = {
