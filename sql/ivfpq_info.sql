@@ -65,3 +65,17 @@ SELECT vqpq_index_prewarm('inf_idx');
 RESET ROLE;
 DROP ROLE regress_vqpq_nobody;
 DROP TABLE inf;
+
+-- vectors that would fit in the row but are stored out of line (the type's
+-- EXTERNAL default): the advice says how to keep them in the row
+CREATE TABLE wide (id int, val pqvector(600));
+INSERT INTO wide SELECT i, array_fill(i::real, ARRAY[600]) FROM generate_series(1, 50) i;
+CREATE INDEX wide_idx ON wide USING ivfpq (val) WITH (nlist = 2, nbits = 4);
+SELECT advice FROM vqpq_index_info('wide_idx');
+ALTER TABLE wide ALTER COLUMN val SET STORAGE PLAIN;
+SELECT advice FROM vqpq_index_info('wide_idx');
+-- the advice looks at indexed columns only, not at an expression's inputs
+ALTER TABLE wide ALTER COLUMN val SET STORAGE EXTERNAL;
+CREATE INDEX wide_expr ON wide USING ivfpq (((val + val)::pqvector(600))) WITH (nlist = 2, nbits = 4);
+SELECT advice FROM vqpq_index_info('wide_expr');
+DROP TABLE wide;

@@ -6,9 +6,11 @@
  */
 #include "postgres.h"
 
+#include "access/heaptoast.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "catalog/index.h"
+#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -17,6 +19,7 @@
 #include "utils/rel.h"
 
 #include "ivfpq.h"
+#include "pqvector.h"
 
 /* Drift thresholds behind the advice vqpq_index_info gives. */
 #define DRIFT_INSERTED_SHARE	0.2		/* rows inserted after the build / built rows */
@@ -85,6 +88,34 @@ metric_name(uint32 metric)
 	return "unknown";
 }
 
+/*
+ * Advice when the indexed column keeps its vectors out of line although
+ * they would fit in the row: re-ranking then reads every candidate through
+ * the TOAST table's index, several times the cost of reading the row.
+ */
+static void
+storage_advice(StringInfo advice, Relation index, Relation heap, int dims)
+{
+	AttrNumber	attnum = index->rd_index->indkey.values[0];
+	Form_pg_attribute attr;
+	Size		vector_bytes = PQVECTOR_SIZE(dims);
+
+	if (attnum <= 0)
+		return;					/* an expression: its inputs are not looked at */
+	attr = TupleDescAttr(RelationGetDescr(heap), attnum - 1);
+	if ((attr->attstorage == TYPSTORAGE_EXTENDED || attr->attstorage == TYPSTORAGE_EXTERNAL) &&
+		vector_bytes > TOAST_TUPLE_THRESHOLD && vector_bytes + 256 <= TOAST_TUPLE_TARGET_MAIN)
+	{
+		const char *table = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(heap)),
+													   RelationGetRelationName(heap));
+
+		appendStringInfo(advice, "vectors of %zu bytes are stored out of line, so re-ranking reads each candidate "
+						 "through the TOAST table: ALTER TABLE %s ALTER COLUMN %s SET STORAGE PLAIN keeps new rows' "
+						 "vectors in the row, and VACUUM FULL %s moves the existing ones; ",
+						 vector_bytes, table, quote_identifier(NameStr(attr->attname)), table);
+	}
+}
+
 PG_FUNCTION_INFO_V1(vqpq_index_info);
 Datum
 vqpq_index_info(PG_FUNCTION_ARGS)
@@ -137,6 +168,8 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 			appendStringInfo(&advice, "the lists are unbalanced (imbalance %.1f): REINDEX to retrain them; ",
 							 meta.nlist * sum_squares / ((double) rows * rows));
 	}
+	if (rows > 0)
+		storage_advice(&advice, index, heap, meta.dims);
 	if (advice.len == 0)
 		appendStringInfoString(&advice, "ok");
 	else
