@@ -7,6 +7,7 @@
 #   make unitcheck              kernel unit tests (no server)
 #   make bench-distance         kernel micro-benchmark
 #   make bench-fastscan         PQ code scoring micro-benchmark
+#   make bench-blas             k-means blocks against OpenBLAS (needs libopenblas-dev)
 #
 # Add compiler flags with COPT (CI uses COPT=-Werror).
 
@@ -40,7 +41,7 @@ DATA = vqpq--$(EXTVERSION).sql
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
-EXTRA_CLEAN = test/unit/test_distance test/unit/test_quantizers test/unit/test_fastscan bench/distance_bench bench/fastscan_bench tmp_check
+EXTRA_CLEAN = test/unit/test_distance test/unit/test_quantizers test/unit/test_fastscan bench/distance_bench bench/fastscan_bench bench/blas_compare tmp_check
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -62,10 +63,14 @@ test/unit/test_fastscan: test/unit/test_fastscan.c src/fastscan.c src/fastscan.h
 bench/distance_bench: bench/distance_bench.c src/distance.c src/distance.h
 	$(CC) $(KERNEL_CFLAGS) -o $@ bench/distance_bench.c src/distance.c -lm
 
+# needs Debian's libopenblas-dev; a measurement, not part of the extension
+bench/blas_compare: bench/blas_compare.c src/distance.c src/distance.h
+	$(CC) $(KERNEL_CFLAGS) -I/usr/include/x86_64-linux-gnu -o $@ bench/blas_compare.c src/distance.c -lopenblas -lm
+
 bench/fastscan_bench: bench/fastscan_bench.c src/fastscan.c src/fastscan.h $(QUANTIZER_SOURCES) src/pq.h
 	$(CC) $(KERNEL_CFLAGS) -o $@ bench/fastscan_bench.c src/fastscan.c $(QUANTIZER_SOURCES) -lm
 
-.PHONY: unitcheck bench-distance bench-fastscan pgtap_installcheck prove_installcheck
+.PHONY: unitcheck bench-distance bench-fastscan bench-blas pgtap_installcheck prove_installcheck
 
 unitcheck: test/unit/test_distance test/unit/test_quantizers test/unit/test_fastscan
 	@test/unit/test_distance && test/unit/test_quantizers && test/unit/test_fastscan
@@ -75,6 +80,9 @@ bench-distance: bench/distance_bench
 
 bench-fastscan: bench/fastscan_bench
 	bench/fastscan_bench
+
+bench-blas: bench/blas_compare
+	bench/blas_compare
 
 # pgTAP suites run in a scratch database of their own.
 PGTAP_DB ?= vqpq_pgtap
