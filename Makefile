@@ -54,10 +54,10 @@ test/unit/test_distance: test/unit/test_distance.c src/distance.c src/distance.h
 	$(CC) $(KERNEL_CFLAGS) -o $@ test/unit/test_distance.c src/distance.c -lm
 
 QUANTIZER_SOURCES = src/distance.c src/kmeans.c src/pq.c
-test/unit/test_quantizers: test/unit/test_quantizers.c $(QUANTIZER_SOURCES) src/distance.h src/kmeans.h src/pq.h
+test/unit/test_quantizers: test/unit/test_quantizers.c test/unit/unit_test.h $(QUANTIZER_SOURCES) src/distance.h src/kmeans.h src/pq.h
 	$(CC) $(KERNEL_CFLAGS) -o $@ test/unit/test_quantizers.c $(QUANTIZER_SOURCES) -lm
 
-test/unit/test_fastscan: test/unit/test_fastscan.c src/fastscan.c src/fastscan.h
+test/unit/test_fastscan: test/unit/test_fastscan.c test/unit/unit_test.h src/fastscan.c src/fastscan.h
 	$(CC) $(KERNEL_CFLAGS) -o $@ test/unit/test_fastscan.c src/fastscan.c -lm
 
 bench/distance_bench: bench/distance_bench.c src/distance.c src/distance.h

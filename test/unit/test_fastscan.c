@@ -14,25 +14,12 @@
 #include <string.h>
 
 #include "fastscan.h"
-
-static int	passed = 0;
-static int	failed = 0;
-
-#define CHECK(cond, ...) \
-	do { \
-		if (cond) passed++; \
-		else { failed++; printf("FAIL " __VA_ARGS__); printf("\n"); } \
-	} while (0)
-
-static unsigned long long rng = 0x9E3779B97F4A7C15ULL;
+#include "unit_test.h"
 
 static unsigned
 next_random(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned) (rng >> 33);
+	return (unsigned) (unit_next64() >> 33);
 }
 
 /* m's worth of random packed 4-bit sub-codes */
@@ -217,6 +204,7 @@ main(void)
 	const VqpqFastScanKernels *variants[4];
 	int			nvariants = vqpq_fastscan_variants(variants, 4);
 
+	unit_rng = 0x9E3779B97F4A7C15ULL;
 	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
 	{
 		test_layout(ms[i]);
@@ -229,6 +217,6 @@ main(void)
 	printf("fast-scan variants: ");
 	for (int v = 0; v < nvariants; v++)
 		printf("%s%s", v ? ", " : "", variants[v]->name);
-	printf("\n%d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	printf("\n");
+	return unit_report();
 }

@@ -12,25 +12,12 @@
 #include "distance.h"
 #include "kmeans.h"
 #include "pq.h"
-
-static int	passed = 0;
-static int	failed = 0;
-
-#define CHECK(cond, ...) \
-	do { \
-		if (cond) passed++; \
-		else { failed++; printf("FAIL " __VA_ARGS__); printf("\n"); } \
-	} while (0)
-
-static unsigned long long rng = 0x2545F4914F6CDD1DULL;
+#include "unit_test.h"
 
 static double
 uniform(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (double) (rng >> 11) / (double) (1ULL << 53);
+	return (double) (unit_next64() >> 11) / (double) (1ULL << 53);
 }
 
 static float
@@ -246,6 +233,7 @@ main(void)
 	const VqpqDistanceKernels *variants[8];
 	int			nvariants = vqpq_distance_variants(variants, 8);
 
+	unit_rng = 0x2545F4914F6CDD1DULL;
 	for (int v = 0; v < nvariants; v++)
 	{
 		vqpq_kernels = *variants[v];
@@ -253,6 +241,5 @@ main(void)
 		test_pq(variants[v]->name, 8);
 		test_pq(variants[v]->name, 4);
 	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return unit_report();
 }
