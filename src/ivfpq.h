@@ -241,7 +241,7 @@ extern const uint8 *ivfpq_entry_block(const IvfpqEntryLayout *layout, Page page,
 typedef struct IvfpqRowReader IvfpqRowReader;
 struct PqVector;
 extern IvfpqRowReader *ivfpq_row_reader_begin(Relation heap, Relation index, int dims);
-extern const struct PqVector *ivfpq_row_reader_fetch(IvfpqRowReader *reader, ItemPointer tid,
+extern const struct PqVector *ivfpq_row_reader_fetch(IvfpqRowReader *reader, const ItemPointerData *tid,
 													 Snapshot snapshot);
 extern void ivfpq_row_reader_end(IvfpqRowReader *reader);
 

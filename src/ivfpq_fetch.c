@@ -205,10 +205,16 @@ read_toast_value(IvfpqRowReader *r, const struct varatt_external *pointer)
  * The indexed vector of the row at tid, if the row is visible to the
  * snapshot, its value not NULL and of the index's dimensions; else NULL.
  * Valid until the next call.
+ *
+ * tid is left as it is.  The table AM moves the TID it is given along the
+ * row's HOT chain to the version it finds, but the scan must hand the
+ * executor the index entry's TID, the chain's root: the executor can only
+ * start a chain walk from there.
  */
 const PqVector *
-ivfpq_row_reader_fetch(IvfpqRowReader *r, ItemPointer tid, Snapshot snapshot)
+ivfpq_row_reader_fetch(IvfpqRowReader *r, const ItemPointerData *tid, Snapshot snapshot)
 {
+	ItemPointerData version = *tid;
 	bool		call_again = false;
 	bool		all_dead = false;
 	Datum		values[INDEX_MAX_KEYS];
@@ -221,7 +227,7 @@ ivfpq_row_reader_fetch(IvfpqRowReader *r, ItemPointer tid, Snapshot snapshot)
 	MemoryContextReset(r->row_cxt);
 	ResetExprContext(econtext);
 	ExecClearTuple(r->slot);
-	if (!table_index_fetch_tuple(r->fetch, tid, snapshot, r->slot, &call_again, &all_dead))
+	if (!table_index_fetch_tuple(r->fetch, &version, snapshot, r->slot, &call_again, &all_dead))
 		return NULL;
 	econtext->ecxt_scantuple = r->slot;
 	FormIndexDatum(r->indexInfo, r->slot, r->estate, values, isnull);
