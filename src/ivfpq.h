@@ -142,6 +142,19 @@ typedef struct IvfpqEntryLayout
 	int			per_page;		/* rows a page holds */
 } IvfpqEntryLayout;
 
+/*
+ * Walking a list's chain of entry pages (ivfpq_pages.c): each next block is
+ * checked before it is read, so damage gives an error, never a read past
+ * the index or a loop without end.
+ */
+typedef struct IvfpqChainWalk
+{
+	Relation	index;
+	int			list;
+	BlockNumber nblocks;		/* the index's size when last looked at */
+	BlockNumber steps;			/* pages of the chain so far */
+} IvfpqChainWalk;
+
 /* reloptions */
 typedef struct IvfpqOptions
 {
@@ -212,15 +225,20 @@ extern bool ivfpq_prepare_vector(IvfpqMetric metric, int dims, Datum value, floa
 extern Buffer ivfpq_new_buffer(Relation index, ForkNumber forknum);
 extern void ivfpq_init_page(Page page, IvfpqPageType type);
 extern bool ivfpq_page_is_valid(Page page, IvfpqPageType type);
+extern char *ivfpq_meta_problem(const IvfpqMetaPageData *meta, BlockNumber nblocks);
 extern void ivfpq_read_meta(Relation index, IvfpqMetaPageData *meta);
 extern BlockNumber ivfpq_write_blob(Relation index, ForkNumber forknum,
 									const void *data, Size size, uint32 *npages);
 extern void ivfpq_read_blob(Relation index, BlockNumber start, uint32 npages,
 							void *data, Size size);
-extern void ivfpq_list_location(BlockNumber lists_start, int list,
-								BlockNumber *blkno, int *index);
+extern char *ivfpq_list_page_problem(const IvfpqMetaPageData *meta, Page page, uint32 pageno,
+									 BlockNumber nblocks);
+extern Buffer ivfpq_lock_list_page(Relation index, const IvfpqMetaPageData *meta, uint32 list,
+								   int mode, int *slot);
 extern void ivfpq_read_list_starts(Relation index, const IvfpqMetaPageData *meta,
 								   BlockNumber *starts);
+extern void ivfpq_walk_begin(IvfpqChainWalk *walk, Relation index, int list);
+extern void ivfpq_walk_step(IvfpqChainWalk *walk, BlockNumber blkno);
 extern int64 ivfpq_count_entries(Relation index, const IvfpqMetaPageData *meta, int64 *entries);
 
 /* ivfpq_entries.c */
@@ -228,6 +246,9 @@ extern bool ivfpq_format_is_supported(const IvfpqMetaPageData *meta);
 extern Size ivfpq_block_size(int m);
 extern void ivfpq_entry_layout(const IvfpqMetaPageData *meta, IvfpqEntryLayout *layout);
 extern Size ivfpq_entries_size(const IvfpqEntryLayout *layout, int count);
+extern char *ivfpq_entry_page_problem(const IvfpqEntryLayout *layout, Page page);
+extern int	ivfpq_entry_page_rows(Relation index, const IvfpqEntryLayout *layout, Page page,
+								  BlockNumber blkno);
 extern void ivfpq_entry_tid(const IvfpqEntryLayout *layout, Page page, int i, ItemPointer tid);
 extern void ivfpq_entry_code(const IvfpqEntryLayout *layout, Page page, int i, uint8 *code);
 extern void ivfpq_entry_append(const IvfpqEntryLayout *layout, Page page,
@@ -241,6 +262,7 @@ extern const uint8 *ivfpq_entry_block(const IvfpqEntryLayout *layout, Page page,
 typedef struct IvfpqRowReader IvfpqRowReader;
 struct PqVector;
 extern IvfpqRowReader *ivfpq_row_reader_begin(Relation heap, Relation index, int dims);
+extern void ivfpq_row_reader_check_tid(IvfpqRowReader *reader, const ItemPointerData *tid);
 extern const struct PqVector *ivfpq_row_reader_fetch(IvfpqRowReader *reader, const ItemPointerData *tid,
 													 Snapshot snapshot);
 extern void ivfpq_row_reader_end(IvfpqRowReader *reader);

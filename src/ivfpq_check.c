@@ -30,6 +30,20 @@ typedef struct CheckState
 	Tuplestorestate *store;
 	TupleDesc	desc;
 	int			problems;
+
+	Relation	index;
+	Relation	heap;
+	IvfpqEntryLayout layout;
+
+	/*
+	 * Sizes as last looked at.  Concurrent inserts grow both the index and
+	 * the table while we walk, so a block past either counts as damage only
+	 * if it is still past it when looked at again.
+	 */
+	BlockNumber nblocks;
+	BlockNumber heap_blocks;
+	bool	   *visited;		/* per index block; capacity visited_size */
+	BlockNumber visited_size;
 } CheckState;
 
 static void
@@ -64,19 +78,48 @@ problem(CheckState *cs, BlockNumber blkno, const char *fmt,...)
 	cs->problems++;
 }
 
+/* Is blkno inside the index?  Looks at its size again before saying no. */
+static bool
+in_index(CheckState *cs, BlockNumber blkno)
+{
+	if (blkno >= cs->nblocks && BlockNumberIsValid(blkno))
+	{
+		cs->nblocks = RelationGetNumberOfBlocks(cs->index);
+		if (cs->nblocks > cs->visited_size)
+		{
+			cs->visited = repalloc(cs->visited, sizeof(bool) * cs->nblocks);
+			memset(cs->visited + cs->visited_size, 0, sizeof(bool) * (cs->nblocks - cs->visited_size));
+			cs->visited_size = cs->nblocks;
+		}
+	}
+	return BlockNumberIsValid(blkno) && blkno < cs->nblocks;
+}
+
+/* Is the heap TID inside the table?  Likewise. */
+static bool
+in_table(CheckState *cs, ItemPointer tid)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(tid);
+
+	if (!ItemPointerIsValid(tid) || ItemPointerGetOffsetNumberNoCheck(tid) > MaxHeapTuplesPerPage)
+		return false;
+	if (blkno >= cs->heap_blocks)
+		cs->heap_blocks = RelationGetNumberOfBlocks(cs->heap);
+	return blkno < cs->heap_blocks;
+}
+
 /* Read a page for checking, or report it and return InvalidBuffer. */
 static Buffer
-read_page(CheckState *cs, Relation index, BlockNumber blkno, BlockNumber nblocks,
-		  IvfpqPageType type, const char *what)
+read_page(CheckState *cs, BlockNumber blkno, IvfpqPageType type, const char *what)
 {
 	Buffer		buf;
 
-	if (!BlockNumberIsValid(blkno) || blkno >= nblocks)
+	if (!in_index(cs, blkno))
 	{
-		problem(cs, blkno, "%s is outside the index (%u blocks)", what, nblocks);
+		problem(cs, blkno, "%s is outside the index (%u blocks)", what, cs->nblocks);
 		return InvalidBuffer;
 	}
-	buf = ReadBuffer(index, blkno);
+	buf = ReadBuffer(cs->index, blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	if (!ivfpq_page_is_valid(BufferGetPage(buf), type))
 	{
@@ -114,67 +157,124 @@ unused_rows_are_zero(const IvfpqEntryLayout *layout, Page page)
 	return zero;
 }
 
-static void
-check_index(CheckState *cs, Relation index, Relation heap)
+/*
+ * Check the entry pages of a list's chain from blkno on, marking them
+ * visited.  Returns the last page of the chain seen (or InvalidBlockNumber
+ * if none), and sets *hint_seen if the chain passes through hint.
+ */
+static BlockNumber
+check_chain(CheckState *cs, int list, BlockNumber blkno, BlockNumber hint, bool *hint_seen)
 {
-	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-	BlockNumber heap_blocks = RelationGetNumberOfBlocks(heap);
-	bool	   *visited = palloc0(sizeof(bool) * Max(nblocks, 1));
+	BlockNumber last = InvalidBlockNumber;
+
+	while (BlockNumberIsValid(blkno))
+	{
+		Buffer		buf;
+		Page		page;
+		char	   *page_problem;
+		BlockNumber next;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = read_page(cs, blkno, IVFPQ_PAGE_ENTRIES, "entry page");
+		if (!BufferIsValid(buf))
+			break;
+		if (cs->visited[blkno])
+		{
+			problem(cs, blkno, "list %d reaches a page already seen (a cycle, or a page in two chains)", list);
+			UnlockReleaseBuffer(buf);
+			break;
+		}
+		cs->visited[blkno] = true;
+		last = blkno;
+		if (blkno == hint)
+			*hint_seen = true;
+		page = BufferGetPage(buf);
+		next = IvfpqPageGetOpaque(page)->next;
+		page_problem = ivfpq_entry_page_problem(&cs->layout, page);
+		if (page_problem)
+			problem(cs, blkno, "list %d: %s", list, page_problem);
+		else
+		{
+			for (int e = 0; e < IvfpqPageGetOpaque(page)->count; e++)
+			{
+				ItemPointerData tid;
+
+				ivfpq_entry_tid(&cs->layout, page, e, &tid);
+				if (!in_table(cs, &tid))
+					problem(cs, blkno, "list %d: entry %d has heap TID (%u,%u), not in the table",
+							list, e, ItemPointerGetBlockNumberNoCheck(&tid),
+							ItemPointerGetOffsetNumberNoCheck(&tid));
+			}
+			if (cs->layout.blocked && !unused_rows_are_zero(&cs->layout, page))
+				problem(cs, blkno, "list %d: unused rows of the page's last block are not zero", list);
+		}
+		UnlockReleaseBuffer(buf);
+		blkno = next;
+	}
+	return last;
+}
+
+/* The page's next link now (inserts may have added a page since). */
+static BlockNumber
+next_of(CheckState *cs, BlockNumber blkno)
+{
+	Buffer		buf = ReadBuffer(cs->index, blkno);
+	BlockNumber next;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	next = IvfpqPageGetOpaque(BufferGetPage(buf))->next;
+	UnlockReleaseBuffer(buf);
+	return next;
+}
+
+static void
+check_index(CheckState *cs)
+{
 	IvfpqMetaPageData meta;
 	Buffer		buf;
-	IvfpqEntryLayout layout;
-	int			lists_found = 0;
+	char	   *meta_problem;
+	BlockNumber *last_pages;
+	bool		lists_ok = true;
 
-	buf = read_page(cs, index, IVFPQ_METAPAGE_BLKNO, nblocks, IVFPQ_PAGE_META, "the metapage");
+	cs->nblocks = RelationGetNumberOfBlocks(cs->index);
+	cs->heap_blocks = RelationGetNumberOfBlocks(cs->heap);
+	cs->visited_size = Max(cs->nblocks, 1);
+	cs->visited = palloc0(sizeof(bool) * cs->visited_size);
+
+	buf = read_page(cs, IVFPQ_METAPAGE_BLKNO, IVFPQ_PAGE_META, "the metapage");
 	if (!BufferIsValid(buf))
 		return;
 	memcpy(&meta, PageGetContents(BufferGetPage(buf)), sizeof(meta));
 	UnlockReleaseBuffer(buf);
-	visited[IVFPQ_METAPAGE_BLKNO] = true;
+	cs->visited[IVFPQ_METAPAGE_BLKNO] = true;
 	if (meta.magic != IVFPQ_MAGIC || !ivfpq_format_is_supported(&meta))
 	{
 		problem(cs, 0, "metapage has magic %08x version %u, expected %08x version %u",
 				meta.magic, meta.version, IVFPQ_MAGIC, IVFPQ_FORMAT_VERSION);
 		return;
 	}
-	if (meta.nlist < 1 || meta.nlist > IVFPQ_MAX_NLIST || meta.m < 1 ||
-		(meta.nbits != 4 && meta.nbits != 8) ||
-		meta.entry_size != IVFPQ_ENTRY_TID_SIZE + meta.code_size ||
-		meta.code_size != (meta.nbits == 8 ? meta.m : (meta.m + 1) / 2))
+	meta_problem = ivfpq_meta_problem(&meta, cs->nblocks);
+	if (meta_problem)
 	{
-		problem(cs, 0, "metapage parameters do not fit together (nlist %u, m %u, nbits %u, code size %u, entry size %u)",
-				meta.nlist, meta.m, meta.nbits, meta.code_size, meta.entry_size);
+		problem(cs, 0, "metapage: %s", meta_problem);
 		return;
 	}
-	ivfpq_entry_layout(&meta, &layout);
+	ivfpq_entry_layout(&meta, &cs->layout);
 
-	/* quantizer pages */
+	/* quantizer pages (where the metapage says, as checked above) */
 	if (meta.trained)
 	{
-		struct
-		{
-			BlockNumber start;
-			uint32		pages;
-			Size		bytes;
-			const char *what;
-		}			blobs[2] = {
-			{meta.centroids_start, meta.centroids_pages,
-			(Size) meta.nlist * meta.dims * sizeof(float), "centroid page"},
-			{meta.codebook_start, meta.codebook_pages,
-			((Size) 1 << meta.nbits) * meta.dims * sizeof(float), "codebook page"},
-		};
+		BlockNumber starts[2] = {meta.centroids_start, meta.codebook_start};
+		uint32		pages[2] = {meta.centroids_pages, meta.codebook_pages};
 
 		for (int b = 0; b < 2; b++)
 		{
-			if ((Size) blobs[b].pages != (blobs[b].bytes + IVFPQ_PAGE_CAPACITY - 1) / IVFPQ_PAGE_CAPACITY)
-				problem(cs, blobs[b].start, "%u %ss, expected %zu", blobs[b].pages, blobs[b].what,
-						(blobs[b].bytes + IVFPQ_PAGE_CAPACITY - 1) / IVFPQ_PAGE_CAPACITY);
-			for (uint32 i = 0; i < blobs[b].pages; i++)
+			for (uint32 i = 0; i < pages[b]; i++)
 			{
-				buf = read_page(cs, index, blobs[b].start + i, nblocks, IVFPQ_PAGE_BLOB, blobs[b].what);
+				buf = read_page(cs, starts[b] + i, IVFPQ_PAGE_BLOB, b == 0 ? "centroid page" : "codebook page");
 				if (BufferIsValid(buf))
 				{
-					visited[blobs[b].start + i] = true;
+					cs->visited[starts[b] + i] = true;
 					UnlockReleaseBuffer(buf);
 				}
 			}
@@ -182,101 +282,91 @@ check_index(CheckState *cs, Relation index, Relation heap)
 	}
 
 	/* lists and their chains */
+	last_pages = palloc(sizeof(BlockNumber) * meta.nlist);
+	for (uint32 list = 0; list < meta.nlist; list++)
+		last_pages[list] = InvalidBlockNumber;
 	for (uint32 p = 0; p < meta.lists_pages; p++)
 	{
 		BlockNumber lblk = meta.lists_start + p;
 		IvfpqListData *items;
+		char	   *list_problem;
 		int			count;
 
-		buf = read_page(cs, index, lblk, nblocks, IVFPQ_PAGE_LISTS, "list page");
+		buf = read_page(cs, lblk, IVFPQ_PAGE_LISTS, "list page");
 		if (!BufferIsValid(buf))
-			continue;
-		visited[lblk] = true;
-		count = IvfpqPageGetOpaque(BufferGetPage(buf))->count;
-		if (count > IVFPQ_LISTS_PER_PAGE)
 		{
-			problem(cs, lblk, "list page claims %d lists, at most %d fit", count, IVFPQ_LISTS_PER_PAGE);
-			count = IVFPQ_LISTS_PER_PAGE;
+			lists_ok = false;
+			continue;
 		}
+		cs->visited[lblk] = true;
+		list_problem = ivfpq_list_page_problem(&meta, BufferGetPage(buf), p, cs->nblocks);
+		if (list_problem)
+		{
+			problem(cs, lblk, "list page: %s", list_problem);
+			UnlockReleaseBuffer(buf);
+			lists_ok = false;
+			continue;
+		}
+		count = IvfpqPageGetOpaque(BufferGetPage(buf))->count;
 		items = palloc(sizeof(IvfpqListData) * count);
 		memcpy(items, PageGetContents(BufferGetPage(buf)), sizeof(IvfpqListData) * count);
 		UnlockReleaseBuffer(buf);
-		lists_found += count;
 
 		for (int i = 0; i < count; i++)
 		{
 			int			list = p * IVFPQ_LISTS_PER_PAGE + i;
-			BlockNumber blkno = items[i].start;
-			bool		hint_on_chain = false;
+			bool		hint_seen = false;
 
-			while (BlockNumberIsValid(blkno))
-			{
-				Page		page;
-				IvfpqPageOpaque opaque;
-				BlockNumber next;
-
-				CHECK_FOR_INTERRUPTS();
-				if (blkno < nblocks && visited[blkno])
-				{
-					problem(cs, blkno, "list %d reaches a page already seen (a cycle, or a page in two chains)", list);
-					break;
-				}
-				buf = read_page(cs, index, blkno, nblocks, IVFPQ_PAGE_ENTRIES, "entry page");
-				if (!BufferIsValid(buf))
-					break;
-				visited[blkno] = true;
-				if (blkno == items[i].insert)
-					hint_on_chain = true;
-				page = BufferGetPage(buf);
-				opaque = IvfpqPageGetOpaque(page);
-				next = opaque->next;
-				if (opaque->count > layout.per_page)
-					problem(cs, blkno, "list %d: page claims %d entries, at most %d fit", list, opaque->count, layout.per_page);
-				else if (((PageHeader) page)->pd_lower != MAXALIGN(SizeOfPageHeaderData) + ivfpq_entries_size(&layout, opaque->count))
-					problem(cs, blkno, "list %d: pd_lower %u does not match %d entries",
-							list, ((PageHeader) page)->pd_lower, opaque->count);
-				else
-				{
-					for (int e = 0; e < opaque->count; e++)
-					{
-						ItemPointerData tid;
-
-						ivfpq_entry_tid(&layout, page, e, &tid);
-						if (!ItemPointerIsValid(&tid) ||
-							ItemPointerGetBlockNumberNoCheck(&tid) >= heap_blocks ||
-							ItemPointerGetOffsetNumberNoCheck(&tid) > MaxHeapTuplesPerPage)
-							problem(cs, blkno, "list %d: entry %d has heap TID (%u,%u), not in the table",
-									list, e, ItemPointerGetBlockNumberNoCheck(&tid),
-									ItemPointerGetOffsetNumberNoCheck(&tid));
-					}
-					if (layout.blocked && !unused_rows_are_zero(&layout, page))
-						problem(cs, blkno, "list %d: unused rows of the page's last block are not zero", list);
-				}
-				UnlockReleaseBuffer(buf);
-				blkno = next;
-			}
-			if (!hint_on_chain)
+			last_pages[list] = check_chain(cs, list, items[i].start, items[i].insert, &hint_seen);
+			if (!hint_seen)
 				problem(cs, items[i].insert, "list %d: insert hint is not a page of its chain", list);
 		}
 		pfree(items);
 	}
-	if (lists_found != (int) meta.nlist)
-		problem(cs, meta.lists_start, "list pages hold %d lists, the metapage says %u", lists_found, meta.nlist);
 
-	/* initialized pages outside every structure (new pages are unused space) */
-	for (BlockNumber blkno = 0; blkno < nblocks; blkno++)
+	/*
+	 * Initialized pages outside every structure (new pages are unused
+	 * space).  An insert links a page into its chain as it initializes it,
+	 * so a page found initialized here was on a chain then: if it is not
+	 * among the pages seen, walk on from each chain's last page seen before
+	 * calling it lost.
+	 */
+	if (lists_ok)
 	{
-		bool		is_new;
+		List	   *candidates = NIL;
+		ListCell   *lc;
 
-		if (visited[blkno])
-			continue;
-		buf = ReadBuffer(index, blkno);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		is_new = PageIsNew(BufferGetPage(buf));
-		UnlockReleaseBuffer(buf);
-		if (!is_new)
-			problem(cs, blkno, "page belongs to no list or structure");
-		CHECK_FOR_INTERRUPTS();
+		cs->nblocks = RelationGetNumberOfBlocks(cs->index);
+		(void) in_index(cs, cs->nblocks - 1);	/* room to mark every block */
+		for (BlockNumber blkno = 0; blkno < cs->nblocks; blkno++)
+		{
+			bool		is_new;
+
+			if (cs->visited[blkno])
+				continue;
+			buf = ReadBuffer(cs->index, blkno);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			is_new = PageIsNew(BufferGetPage(buf));
+			UnlockReleaseBuffer(buf);
+			if (!is_new)
+				candidates = lappend_int(candidates, (int) blkno);
+			CHECK_FOR_INTERRUPTS();
+		}
+		if (candidates != NIL)
+		{
+			for (uint32 list = 0; list < meta.nlist; list++)
+			{
+				bool		hint_seen;
+
+				if (BlockNumberIsValid(last_pages[list]))
+					(void) check_chain(cs, list, next_of(cs, last_pages[list]), InvalidBlockNumber, &hint_seen);
+			}
+		}
+		foreach(lc, candidates)
+		{
+			if (!cs->visited[lfirst_int(lc)])
+				problem(cs, (BlockNumber) lfirst_int(lc), "page belongs to no list or structure");
+		}
 	}
 }
 
@@ -325,7 +415,9 @@ vqpq_index_check(PG_FUNCTION_ARGS)
 	rsinfo->setDesc = cs.desc;
 	MemoryContextSwitchTo(old);
 
-	check_index(&cs, index, heap);
+	cs.index = index;
+	cs.heap = heap;
+	check_index(&cs);
 
 	index_close(index, AccessShareLock);
 	table_close(heap, AccessShareLock);

@@ -10,6 +10,8 @@
  */
 #include "postgres.h"
 
+#include "utils/rel.h"
+
 #include "fastscan.h"
 #include "ivfpq.h"
 
@@ -56,6 +58,42 @@ ivfpq_entries_size(const IvfpqEntryLayout *layout, int count)
 	if (layout->blocked)
 		return (Size) ((count + VQPQ_FS_ROWS - 1) / VQPQ_FS_ROWS) * layout->block_size;
 	return (Size) count * layout->entry_size;
+}
+
+/*
+ * What is wrong with an entry page, or NULL: its type, and a row count that
+ * fits the page and matches pd_lower, checked before the count sizes any
+ * read of the page.
+ */
+char *
+ivfpq_entry_page_problem(const IvfpqEntryLayout *layout, Page page)
+{
+	int			count;
+
+	if (!ivfpq_page_is_valid(page, IVFPQ_PAGE_ENTRIES))
+		return pstrdup("not an entry page");
+	count = IvfpqPageGetOpaque(page)->count;
+	if (count > layout->per_page)
+		return psprintf("page claims %d entries, at most %d fit", count, layout->per_page);
+	if (((PageHeader) page)->pd_lower != MAXALIGN(SizeOfPageHeaderData) + ivfpq_entries_size(layout, count))
+		return psprintf("pd_lower %u does not match %d entries", ((PageHeader) page)->pd_lower, count);
+	return NULL;
+}
+
+/* The rows of a locked entry page, after checking the page. */
+int
+ivfpq_entry_page_rows(Relation index, const IvfpqEntryLayout *layout, Page page, BlockNumber blkno)
+{
+	char	   *problem = ivfpq_entry_page_problem(layout, page);
+
+	if (problem)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ivfpq index \"%s\" has a corrupt entry page at block %u",
+						RelationGetRelationName(index), blkno),
+				 errdetail("The %s.", problem),
+				 errhint("REINDEX the index; vqpq_index_check() lists the damage.")));
+	return IvfpqPageGetOpaque(page)->count;
 }
 
 /* Block b of a blocked page: 32 TIDs, then the codes. */

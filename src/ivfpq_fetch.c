@@ -39,6 +39,8 @@
 struct IvfpqRowReader
 {
 	Relation	heap;
+	Relation	index;
+	BlockNumber heap_blocks;	/* the table's size when last looked at */
 	int			dims;
 	MemoryContext cxt;			/* the reader's lifetime */
 	MemoryContext row_cxt;		/* reset per row */
@@ -72,6 +74,8 @@ ivfpq_row_reader_begin(Relation heap, Relation index, int dims)
 	IvfpqRowReader *r = palloc0(sizeof(IvfpqRowReader));
 
 	r->heap = heap;
+	r->index = index;
+	r->heap_blocks = RelationGetNumberOfBlocks(heap);
 	r->dims = dims;
 	r->cxt = cxt;
 	r->row_cxt = AllocSetContextCreate(cxt, "ivfpq row", ALLOCSET_DEFAULT_SIZES);
@@ -202,6 +206,27 @@ read_toast_value(IvfpqRowReader *r, const struct varatt_external *pointer)
 }
 
 /*
+ * Refuse a heap TID outside the table: only a damaged index entry holds
+ * one, and reading it would fail with a less helpful error.  The table
+ * grows while we scan, so its size is looked at again before saying so.
+ */
+void
+ivfpq_row_reader_check_tid(IvfpqRowReader *r, const ItemPointerData *tid)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber offset = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	if (blkno >= r->heap_blocks && offset >= FirstOffsetNumber && offset <= MaxHeapTuplesPerPage)
+		r->heap_blocks = RelationGetNumberOfBlocks(r->heap);
+	if (blkno >= r->heap_blocks || offset < FirstOffsetNumber || offset > MaxHeapTuplesPerPage)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ivfpq index \"%s\" has an entry for heap TID (%u,%u), outside table \"%s\"",
+						RelationGetRelationName(r->index), blkno, offset, RelationGetRelationName(r->heap)),
+				 errhint("REINDEX the index; vqpq_index_check() lists the damage.")));
+}
+
+/*
  * The indexed vector of the row at tid, if the row is visible to the
  * snapshot, its value not NULL and of the index's dimensions; else NULL.
  * Valid until the next call.
@@ -224,6 +249,7 @@ ivfpq_row_reader_fetch(IvfpqRowReader *r, const ItemPointerData *tid, Snapshot s
 	PqVector   *v;
 	MemoryContext old;
 
+	ivfpq_row_reader_check_tid(r, tid);
 	MemoryContextReset(r->row_cxt);
 	ResetExprContext(econtext);
 	ExecClearTuple(r->slot);

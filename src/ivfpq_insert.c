@@ -21,7 +21,6 @@ static void
 append_entry(Relation index, const IvfpqMetaPageData *meta, int list,
 			 ItemPointer tid, const uint8 *code)
 {
-	BlockNumber list_blkno;
 	int			slot;
 	BlockNumber hint;
 	BlockNumber blkno;
@@ -30,27 +29,24 @@ append_entry(Relation index, const IvfpqMetaPageData *meta, int list,
 	GenericXLogState *state;
 	IvfpqPageOpaque opaque;
 	IvfpqEntryLayout layout;
+	IvfpqChainWalk walk;
 
 	ivfpq_entry_layout(meta, &layout);
 
-	ivfpq_list_location(meta->lists_start, list, &list_blkno, &slot);
-	buf = ReadBuffer(index, list_blkno);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	buf = ivfpq_lock_list_page(index, meta, list, BUFFER_LOCK_SHARE, &slot);
 	hint = ((IvfpqListData *) PageGetContents(BufferGetPage(buf)))[slot].insert;
 	UnlockReleaseBuffer(buf);
 
+	ivfpq_walk_begin(&walk, index, list);
 	for (blkno = hint;;)
 	{
+		ivfpq_walk_step(&walk, blkno);
 		buf = ReadBuffer(index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		(void) ivfpq_entry_page_rows(index, &layout, BufferGetPage(buf), blkno);
 		state = GenericXLogStart(index);
 		page = GenericXLogRegisterBuffer(state, buf, 0);
 		opaque = IvfpqPageGetOpaque(page);
-		if (!ivfpq_page_is_valid(page, IVFPQ_PAGE_ENTRIES))
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("ivfpq index \"%s\" has a corrupt entry page at block %u",
-							RelationGetRelationName(index), blkno)));
 		if (opaque->count < layout.per_page)
 			break;
 		if (opaque->next != InvalidBlockNumber)
@@ -91,8 +87,7 @@ update_hint:
 	{
 		IvfpqListData *item;
 
-		buf = ReadBuffer(index, list_blkno);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		buf = ivfpq_lock_list_page(index, meta, list, BUFFER_LOCK_EXCLUSIVE, &slot);
 		state = GenericXLogStart(index);
 		page = GenericXLogRegisterBuffer(state, buf, 0);
 		item = &((IvfpqListData *) PageGetContents(page))[slot];

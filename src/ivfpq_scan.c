@@ -110,6 +110,7 @@ typedef struct IvfpqScanOpaqueData
 	/* NULL query: position in the list chains */
 	int			null_list;
 	BlockNumber null_block;
+	IvfpqChainWalk null_walk;
 
 	/* reading rows from the table: for re-ranking and untrained indexes */
 	IvfpqRowReader *reader;
@@ -362,6 +363,7 @@ start_query(IndexScanDesc scan)
 	{
 		so->null_list = 0;
 		so->null_block = q->list_start[0];
+		ivfpq_walk_begin(&so->null_walk, scan->indexRelation, 0);
 		so->results = palloc(sizeof(Candidate) * per_page);
 		MemoryContextSwitchTo(old);
 		return;
@@ -414,22 +416,6 @@ start_query(IndexScanDesc scan)
 
 /* ---------------------------------------------------------------- batches */
 
-/* An entry page's row count, checked before it sizes any copy. */
-static int
-entry_page_count(IndexScanDesc scan, Page page, BlockNumber blkno)
-{
-	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
-
-	if (!ivfpq_page_is_valid(page, IVFPQ_PAGE_ENTRIES) ||
-		IvfpqPageGetOpaque(page)->count > so->layout.per_page)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("ivfpq index \"%s\" has a corrupt entry page at block %u",
-						RelationGetRelationName(scan->indexRelation), blkno),
-				 errhint("REINDEX the index; vqpq_index_check() lists the damage.")));
-	return IvfpqPageGetOpaque(page)->count;
-}
-
 /*
  * ADC values of a blocked page's rows: byte sums of 32 rows at a time by
  * fast-scan, scaled back to the float table's units.
@@ -478,16 +464,20 @@ fill_batch(IndexScanDesc scan)
 		float		base = so->probes[p].score;
 		BlockNumber blkno = q->list_start[list];
 		bool		lut_ready = so->metric == IVFPQ_METRIC_IP;	/* one table for all lists */
+		IvfpqChainWalk walk;
 
+		ivfpq_walk_begin(&walk, scan->indexRelation, list);
 		while (BlockNumberIsValid(blkno))
 		{
-			Buffer		buf = ReadBuffer(scan->indexRelation, blkno);
+			Buffer		buf;
 			Page		page;
 			int			count;
 
+			ivfpq_walk_step(&walk, blkno);
+			buf = ReadBuffer(scan->indexRelation, blkno);
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
 			page = BufferGetPage(buf);
-			count = entry_page_count(scan, page, blkno);
+			count = ivfpq_entry_page_rows(scan->indexRelation, &so->layout, page, blkno);
 			blkno = IvfpqPageGetOpaque(page)->next;
 			if (meta->trained && count > 0)
 			{
@@ -645,11 +635,13 @@ next_null_batch(IndexScanDesc scan)
 				return;
 			}
 			so->null_block = q->list_start[so->null_list];
+			ivfpq_walk_begin(&so->null_walk, scan->indexRelation, so->null_list);
 		}
+		ivfpq_walk_step(&so->null_walk, so->null_block);
 		buf = ReadBuffer(scan->indexRelation, so->null_block);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		count = entry_page_count(scan, page, so->null_block);
+		count = ivfpq_entry_page_rows(scan->indexRelation, &so->layout, page, so->null_block);
 		for (int i = 0; i < count; i++)
 		{
 			ivfpq_entry_tid(&so->layout, page, i, &so->results[i].tid);
@@ -727,6 +719,7 @@ ivfpq_gettuple(IndexScanDesc scan, ScanDirection dir)
 		if (so->next_result < so->nresults)
 		{
 			scan->xs_heaptid = so->results[so->next_result++].tid;
+			ivfpq_row_reader_check_tid(so->reader, &scan->xs_heaptid);
 			scan->xs_recheck = false;
 			scan->xs_recheckorderby = false;
 			return true;

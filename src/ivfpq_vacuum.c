@@ -28,16 +28,13 @@ read_list_starts(Relation index, const IvfpqMetaPageData *meta)
 static void
 set_insert_hint(Relation index, const IvfpqMetaPageData *meta, int list, BlockNumber blkno)
 {
-	BlockNumber list_blkno;
 	int			slot;
 	Buffer		buf;
 	Page		page;
 	GenericXLogState *state;
 	IvfpqListData *item;
 
-	ivfpq_list_location(meta->lists_start, list, &list_blkno, &slot);
-	buf = ReadBuffer(index, list_blkno);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	buf = ivfpq_lock_list_page(index, meta, list, BUFFER_LOCK_EXCLUSIVE, &slot);
 	item = &((IvfpqListData *) PageGetContents(BufferGetPage(buf)))[slot];
 	if (item->insert == blkno)
 	{
@@ -74,7 +71,9 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	{
 		BlockNumber blkno = starts[list];
 		BlockNumber first_with_space = InvalidBlockNumber;
+		IvfpqChainWalk walk;
 
+		ivfpq_walk_begin(&walk, index, list);
 		while (BlockNumberIsValid(blkno))
 		{
 			Buffer		buf;
@@ -85,19 +84,14 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			int			count;
 
 			vacuum_delay_point();
+			ivfpq_walk_step(&walk, blkno);
 			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, bas);
 			/* no scan may hold a pin on a page whose entries move */
 			LockBufferForCleanup(buf);
+			count = ivfpq_entry_page_rows(index, &layout, BufferGetPage(buf), blkno);
 			state = GenericXLogStart(index);
 			page = GenericXLogRegisterBuffer(state, buf, 0);
 			opaque = IvfpqPageGetOpaque(page);
-			count = opaque->count;
-			if (!ivfpq_page_is_valid(page, IVFPQ_PAGE_ENTRIES) || count > layout.per_page)
-				ereport(ERROR,
-						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("ivfpq index \"%s\" has a corrupt entry page at block %u",
-								RelationGetRelationName(index), blkno),
-						 errhint("REINDEX the index; vqpq_index_check() lists the damage.")));
 
 			for (int i = 0; i < count; i++)
 			{
