@@ -11,6 +11,7 @@
 #include "catalog/index.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
+#include "miscadmin.h"
 #include "optimizer/optimizer.h"
 #include "utils/float.h"
 #include "utils/guc.h"
@@ -86,6 +87,13 @@ ivfpq_init(void)
 #else
 	EmitWarningsOnPlaceholders("vqpq");
 #endif
+}
+
+/* CHECK_FOR_INTERRUPTS as a function, for the kernels' callbacks. */
+void
+ivfpq_check_interrupts(void)
+{
+	CHECK_FOR_INTERRUPTS();
 }
 
 /* ---------------------------------------------------------------- metric */
@@ -187,7 +195,7 @@ ivfpq_assign_and_encode(const IvfpqQuantizer *q, float *vectors, int n,
 		return;
 	}
 	vqpq_nearest(vectors, n, dims, dims, q->centroids_t, q->meta.nlist,
-				 q->centroid_norms, lists, NULL, scratch);
+				 q->centroid_norms, lists, NULL, scratch, ivfpq_check_interrupts);
 	for (int i = 0; i < n; i++)
 	{
 		float	   *v = vectors + (Size) i * dims;
@@ -287,6 +295,8 @@ ivfpq_buildphasename(int64 phase)
 			return "sampling rows";
 		case IVFPQ_PHASE_COARSE:
 			return "training coarse quantizer";
+		case IVFPQ_PHASE_ASSIGN_SAMPLE:
+			return "assigning sample to lists";
 		case IVFPQ_PHASE_PQ:
 			return "training product quantizer";
 		case IVFPQ_PHASE_ENCODE:

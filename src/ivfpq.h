@@ -53,9 +53,10 @@
 /* progress subphases (1 is core's "initializing") */
 #define IVFPQ_PHASE_SAMPLE		2
 #define IVFPQ_PHASE_COARSE		3
-#define IVFPQ_PHASE_PQ			4
-#define IVFPQ_PHASE_ENCODE		5
-#define IVFPQ_PHASE_WRITE		6
+#define IVFPQ_PHASE_ASSIGN_SAMPLE 4
+#define IVFPQ_PHASE_PQ			5
+#define IVFPQ_PHASE_ENCODE		6
+#define IVFPQ_PHASE_WRITE		7
 
 typedef enum IvfpqMetric
 {
@@ -214,6 +215,7 @@ extern int	ivfpq_table_cache_kb;
 
 /* ivfpq.c */
 extern void ivfpq_init(void);
+extern void ivfpq_check_interrupts(void);
 extern IvfpqMetric ivfpq_index_metric(Relation index);
 extern int	ivfpq_index_dims(Relation index);
 extern void ivfpq_assign_and_encode(const IvfpqQuantizer *q, float *vectors, int n,

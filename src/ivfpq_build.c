@@ -101,12 +101,6 @@ typedef struct IvfpqBuildState
 	int			nparticipants;
 } IvfpqBuildState;
 
-static void
-check_interrupts(void)
-{
-	CHECK_FOR_INTERRUPTS();
-}
-
 /* DEBUG1 line per finished phase, for seeing where a build spends its time */
 static void
 phase_done(const char *phase, TimestampTz *since)
@@ -348,7 +342,7 @@ train(IvfpqBuildState *bs)
 	Size		nlist = bs->nlist;
 	int32	   *nearest;
 	float	   *scratch;
-	VqpqKmeansParams params = {COARSE_ITERATIONS, KMEANS_SEED, check_interrupts};
+	VqpqKmeansParams params = {COARSE_ITERATIONS, KMEANS_SEED, ivfpq_check_interrupts};
 	void	   *ws;
 
 	q->centroids = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(nlist, bs->dims), sizeof(float)));
@@ -366,10 +360,11 @@ train(IvfpqBuildState *bs)
 	vqpq_transpose_centroids(q->centroids, bs->nlist, bs->dims, q->centroids_t, q->centroid_norms);
 
 	/* residuals of the sample, in place */
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVFPQ_PHASE_ASSIGN_SAMPLE);
 	nearest = palloc(sizeof(int32) * n);
 	scratch = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(VQPQ_ASSIGN_BLOCK, nlist), sizeof(float)));
 	vqpq_nearest(bs->samples, n, bs->dims, bs->dims, q->centroids_t, bs->nlist, q->centroid_norms,
-				 nearest, NULL, scratch);
+				 nearest, NULL, scratch, ivfpq_check_interrupts);
 	for (int i = 0; i < n; i++)
 	{
 		float	   *x = bs->samples + (Size) i * bs->dims;
@@ -821,6 +816,7 @@ write_index(IvfpqBuildState *bs)
 			{
 				Buffer		next = new_page(bs, IVFPQ_PAGE_ENTRIES);
 
+				CHECK_FOR_INTERRUPTS();
 				opaque->next = BufferGetBlockNumber(next);
 				finish_page(buf);
 				buf = next;

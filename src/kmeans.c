@@ -77,11 +77,14 @@ vqpq_transpose_centroids(const float *centroids, int k, int d, float *ct, float 
 
 void
 vqpq_nearest(const float *x, int n, int ldx, int d, const float *ct, int k,
-			 const float *norms, int32_t *nearest, float *distance, float *scratch)
+			 const float *norms, int32_t *nearest, float *distance, float *scratch,
+			 void (*check_interrupts) (void))
 {
-	for (int i = 0; i < n; i += VQPQ_ASSIGN_BLOCK)
+	int			step = vqpq_assign_rows(k, d);
+
+	for (int i = 0; i < n; i += step)
 	{
-		int			rows = n - i < VQPQ_ASSIGN_BLOCK ? n - i : VQPQ_ASSIGN_BLOCK;
+		int			rows = n - i < step ? n - i : step;
 
 		vqpq_kernels.dot_block(x + (size_t) i * ldx, rows, ldx, ct, k, k, d, scratch, k);
 		for (int r = 0; r < rows; r++)
@@ -98,12 +101,15 @@ vqpq_nearest(const float *x, int n, int ldx, int d, const float *ct, int k,
 				distance[i + r] = dist > 0.0f ? dist : 0.0f;
 			}
 		}
+		if (check_interrupts)
+			check_interrupts();
 	}
 }
 
 /* Give each empty cluster half of a large one: a copy nudged apart. */
 static void
-split_empty_clusters(float *centroids, int32_t *counts, int k, int d, uint64_t *rng)
+split_empty_clusters(float *centroids, int32_t *counts, int k, int d, uint64_t *rng,
+					 void (*check_interrupts) (void))
 {
 	const float eps = 1.0f / 1024.0f;
 
@@ -115,6 +121,9 @@ split_empty_clusters(float *centroids, int32_t *counts, int k, int d, uint64_t *
 
 		if (counts[j] > 0)
 			continue;
+		/* k steps per empty cluster: up to k^2 in all */
+		if (check_interrupts)
+			check_interrupts();
 		/* the largest cluster, ties broken at random */
 		for (int t = 1; t < k; t++)
 			if (counts[t] > counts[big] || (counts[t] == counts[big] && (next_random(rng) & 1)))
@@ -151,7 +160,7 @@ uniform(uint64_t *rng)
  */
 static void
 seed_plus_plus(const float *x, int n, int ldx, int d, int k, Workspace *w,
-			   float *centroids, uint64_t *rng)
+			   float *centroids, uint64_t *rng, void (*check_interrupts) (void))
 {
 	int			s = n < 4 * k + 256 ? n : 4 * k + 256;
 	int32_t    *rows = w->assign;	/* first s entries: the subsample */
@@ -210,6 +219,9 @@ seed_plus_plus(const float *x, int n, int ldx, int d, int k, Workspace *w,
 			if (j == 0 || dist < mind[i])
 				mind[i] = dist;
 		}
+		/* each seed costs a pass over the subsample: k passes in all */
+		if (check_interrupts)
+			check_interrupts();
 	}
 }
 
@@ -223,11 +235,9 @@ vqpq_kmeans(const float *x, int n, int ldx, int d, int k,
 
 	carve(&w, (char *) workspace, n, d, k);
 
-	seed_plus_plus(x, n, ldx, d, k, &w, centroids, &rng);
+	seed_plus_plus(x, n, ldx, d, k, &w, centroids, &rng, params->check_interrupts);
 	for (int i = 0; i < n; i++)
 		w.assign[i] = -1;
-	if (params->check_interrupts)
-		params->check_interrupts();
 
 	for (int iter = 0; iter < params->max_iterations; iter++)
 	{
@@ -243,7 +253,7 @@ vqpq_kmeans(const float *x, int n, int ldx, int d, int k,
 			int32_t		nearest[VQPQ_ASSIGN_BLOCK];
 
 			vqpq_nearest(x + (size_t) i * ldx, rows, ldx, d, w.ct, k, w.norms,
-						 nearest, w.distance + i, w.scratch);
+						 nearest, w.distance + i, w.scratch, params->check_interrupts);
 			for (int r = 0; r < rows; r++)
 			{
 				if (nearest[r] != w.assign[i + r])
@@ -251,8 +261,6 @@ vqpq_kmeans(const float *x, int n, int ldx, int d, int k,
 				w.assign[i + r] = nearest[r];
 				objective += w.distance[i + r];
 			}
-			if (params->check_interrupts)
-				params->check_interrupts();
 		}
 		objective /= n;
 		if (changed == 0)
@@ -277,7 +285,7 @@ vqpq_kmeans(const float *x, int n, int ldx, int d, int k,
 			for (int l = 0; l < d; l++)
 				centroids[(size_t) j * d + l] = (float) (w.sums[(size_t) j * d + l] / w.counts[j]);
 		}
-		split_empty_clusters(centroids, w.counts, k, d, &rng);
+		split_empty_clusters(centroids, w.counts, k, d, &rng, params->check_interrupts);
 		if (params->check_interrupts)
 			params->check_interrupts();
 	}

@@ -21,8 +21,23 @@ typedef struct VqpqKmeansParams
 	void		(*check_interrupts) (void);
 } VqpqKmeansParams;
 
-/* Rows processed per dot_block call when assigning points. */
+/* Most rows processed per dot_block call when assigning points. */
 #define VQPQ_ASSIGN_BLOCK 256
+
+/*
+ * Rows per dot_block call for k centroids of d dimensions: up to
+ * VQPQ_ASSIGN_BLOCK, fewer for wide problems, so that one call does at most
+ * about 2^27 multiply-adds (tens of milliseconds) and interrupts are
+ * checked that often.  (65,536 lists of 1,536 dimensions: 8 rows a call.)
+ */
+static inline int
+vqpq_assign_rows(int k, int d)
+{
+	size_t		per_row = (size_t) k * (size_t) d;
+	size_t		rows = per_row > 0 ? ((size_t) 1 << 27) / per_row : VQPQ_ASSIGN_BLOCK;
+
+	return rows < 8 ? 8 : rows > VQPQ_ASSIGN_BLOCK ? VQPQ_ASSIGN_BLOCK : (int) rows;
+}
 
 extern size_t vqpq_kmeans_workspace_size(int n, int d, int k);
 
@@ -45,10 +60,12 @@ extern void vqpq_transpose_centroids(const float *centroids, int k, int d,
 /*
  * For each of n rows of x, the nearest of k centroids given in transposed
  * form with their squared norms; optionally its squared distance.
- * scratch holds VQPQ_ASSIGN_BLOCK * k floats.
+ * scratch holds VQPQ_ASSIGN_BLOCK * k floats.  check_interrupts, if not
+ * NULL, is called after every vqpq_assign_rows(k, d) rows (and may longjmp).
  */
 extern void vqpq_nearest(const float *x, int n, int ldx, int d,
 						 const float *ct, int k, const float *norms,
-						 int32_t *nearest, float *distance, float *scratch);
+						 int32_t *nearest, float *distance, float *scratch,
+						 void (*check_interrupts) (void));
 
 #endif							/* VQPQ_KMEANS_H */

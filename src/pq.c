@@ -132,7 +132,7 @@ vqpq_pq_encode(const VqpqPq *pq, const float *x, int n, int ldx,
 
 			vqpq_nearest(x + (size_t) i * ldx + off, rows, ldx, dsub,
 						 pq->codebook_t + start, pq->ksub, pq->norms + (size_t) j * pq->ksub,
-						 nearest, NULL, scratch);
+						 nearest, NULL, scratch, NULL);
 			for (int r = 0; r < rows; r++)
 				set_subcode(pq, codes + (size_t) (i + r) * pq->code_size, j, nearest[r]);
 		}

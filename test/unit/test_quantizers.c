@@ -91,7 +91,7 @@ test_kmeans(const char *variant)
 		int			wrong = 0;
 
 		vqpq_transpose_centroids(c, K, D, ct, norms);
-		vqpq_nearest(x, N, D, D, ct, K, norms, nearest, dist, scratch);
+		vqpq_nearest(x, N, D, D, ct, K, norms, nearest, dist, scratch, NULL);
 		for (int i = 0; i < N; i++)
 		{
 			int			best = 0;
