@@ -12,7 +12,7 @@
 # Add compiler flags with COPT (CI uses COPT=-Werror).
 
 EXTENSION = vqpq
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = vqpq
 OBJS = \
@@ -36,7 +36,9 @@ OBJS = \
 	src/ivfpq_scan.o \
 	src/ivfpq_vacuum.o
 
-DATA = vqpq--$(EXTVERSION).sql
+# the current release's script, and every earlier release's with the
+# scripts that update it, so ALTER EXTENSION vqpq UPDATE works from each
+DATA = vqpq--$(EXTVERSION).sql vqpq--0.1.0.sql vqpq--0.1.0--0.2.0.sql
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=$(EXTENSION)

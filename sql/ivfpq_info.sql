@@ -11,18 +11,41 @@ SELECT metric, dims, nlist, m, nbits, code_bytes, trained, built_rows, rows, ins
        sample_rows, quantization_error >= 0 AS has_error, advice
   FROM vqpq_index_info('inf_idx');
 
--- rows inserted after the build are counted; when they are many, it says so
-INSERT INTO inf SELECT i, ARRAY[i % 9, i % 4, 2, 3]::real[] FROM generate_series(1001, 1100) i;
-SELECT built_rows, rows, inserted_since_build, advice FROM vqpq_index_info('inf_idx');
-INSERT INTO inf SELECT i, ARRAY[i % 9, i % 4, 2, 3]::real[] FROM generate_series(1101, 1300) i;
-SELECT built_rows, rows, inserted_since_build, advice FROM vqpq_index_info('inf_idx');
--- deleted rows leave at VACUUM; the insert count stays
+-- rows inserted after the build are counted; from data like the training
+-- rows, the quantizer still fits them and the advice stays ok
+INSERT INTO inf SELECT i, ARRAY[i % 10, (i * 3) % 7, i % 5, 1]::real[] FROM generate_series(1001, 1300) i;
+SELECT built_rows, rows, inserted_since_build, current_error <= 1.5 * quantization_error AS error_as_built, advice
+  FROM vqpq_index_info('inf_idx');
+-- every row updated twice: VACUUM removes the old entries, and the count of
+-- rows inserted after the build comes down with them
+UPDATE inf SET val = val + '[0,0,0,0]';
+UPDATE inf SET val = val + '[0,0,0,0]';
+SELECT rows, inserted_since_build FROM vqpq_index_info('inf_idx');
+VACUUM inf;
+SELECT rows, inserted_since_build, advice FROM vqpq_index_info('inf_idx');
+-- rows unlike the training data: the quantizer's error on a sample of the
+-- table rises, and the advice says to retrain
+UPDATE inf SET val = val * '[3,3,3,3]' WHERE id % 2 = 0;
+SELECT round(current_error::numeric / quantization_error::numeric) AS error_growth, advice FROM vqpq_index_info('inf_idx');
+-- deleted rows leave at VACUUM
 DELETE FROM inf WHERE id > 1200;
 VACUUM inf;
-SELECT rows, inserted_since_build FROM vqpq_index_info('inf_idx');
+SELECT rows FROM vqpq_index_info('inf_idx');
 -- REINDEX CONCURRENTLY retrains it
 REINDEX INDEX CONCURRENTLY inf_idx;
-SELECT built_rows, rows, inserted_since_build, advice FROM vqpq_index_info('inf_idx');
+SELECT built_rows, rows, inserted_since_build, current_error <= 1.5 * quantization_error AS error_as_built, advice
+  FROM vqpq_index_info('inf_idx');
+
+-- a VACUUM with nothing to remove (after inserts only) does not read the index
+INSERT INTO inf SELECT i, ARRAY[i % 10, (i * 3) % 7, i % 5, 1]::real[] FROM generate_series(1301, 1400) i;
+SELECT pg_stat_force_next_flush();
+CREATE TEMP TABLE blocks_before AS
+  SELECT idx_blks_read + idx_blks_hit AS blocks FROM pg_statio_user_indexes WHERE indexrelname = 'inf_idx';
+VACUUM inf;
+SELECT pg_stat_force_next_flush();
+SELECT s.idx_blks_read + s.idx_blks_hit - b.blocks AS blocks_vacuum_read
+  FROM pg_statio_user_indexes s, blocks_before b WHERE s.indexrelname = 'inf_idx';
+DROP TABLE blocks_before;
 
 -- prewarm reads every page
 SELECT vqpq_index_prewarm('inf_idx') = pg_relation_size('inf_idx') / 8192 AS all_pages;

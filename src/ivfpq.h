@@ -264,6 +264,7 @@ extern const uint8 *ivfpq_entry_block(const IvfpqEntryLayout *layout, Page page,
 typedef struct IvfpqRowReader IvfpqRowReader;
 struct PqVector;
 extern IvfpqRowReader *ivfpq_row_reader_begin(Relation heap, Relation index, int dims);
+extern const struct PqVector *ivfpq_row_reader_vector(IvfpqRowReader *reader, TupleTableSlot *slot);
 extern void ivfpq_row_reader_check_tid(IvfpqRowReader *reader, const ItemPointerData *tid);
 extern const struct PqVector *ivfpq_row_reader_fetch(IvfpqRowReader *reader, const ItemPointerData *tid,
 													 Snapshot snapshot);

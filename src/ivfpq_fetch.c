@@ -227,21 +227,12 @@ ivfpq_row_reader_check_tid(IvfpqRowReader *r, const ItemPointerData *tid)
 }
 
 /*
- * The indexed vector of the row at tid, if the row is visible to the
- * snapshot, its value not NULL and of the index's dimensions; else NULL.
- * Valid until the next call.
- *
- * tid is left as it is.  The table AM moves the TID it is given along the
- * row's HOT chain to the version it finds, but the scan must hand the
- * executor the index entry's TID, the chain's root: the executor can only
- * start a chain walk from there.
+ * The indexed vector of the row in slot, if not NULL and of the index's
+ * dimensions; else NULL.  Valid until the next call.
  */
 const PqVector *
-ivfpq_row_reader_fetch(IvfpqRowReader *r, const ItemPointerData *tid, Snapshot snapshot)
+ivfpq_row_reader_vector(IvfpqRowReader *r, TupleTableSlot *slot)
 {
-	ItemPointerData version = *tid;
-	bool		call_again = false;
-	bool		all_dead = false;
 	Datum		values[INDEX_MAX_KEYS];
 	bool		isnull[INDEX_MAX_KEYS];
 	ExprContext *econtext = GetPerTupleExprContext(r->estate);
@@ -249,14 +240,10 @@ ivfpq_row_reader_fetch(IvfpqRowReader *r, const ItemPointerData *tid, Snapshot s
 	PqVector   *v;
 	MemoryContext old;
 
-	ivfpq_row_reader_check_tid(r, tid);
 	MemoryContextReset(r->row_cxt);
 	ResetExprContext(econtext);
-	ExecClearTuple(r->slot);
-	if (!table_index_fetch_tuple(r->fetch, &version, snapshot, r->slot, &call_again, &all_dead))
-		return NULL;
-	econtext->ecxt_scantuple = r->slot;
-	FormIndexDatum(r->indexInfo, r->slot, r->estate, values, isnull);
+	econtext->ecxt_scantuple = slot;
+	FormIndexDatum(r->indexInfo, slot, r->estate, values, isnull);
 	if (isnull[0])
 		return NULL;
 
@@ -274,4 +261,28 @@ ivfpq_row_reader_fetch(IvfpqRowReader *r, const ItemPointerData *tid, Snapshot s
 	v = DatumGetPqVectorP(PointerGetDatum(attr));
 	MemoryContextSwitchTo(old);
 	return v->dim == r->dims ? v : NULL;
+}
+
+/*
+ * The indexed vector of the row at tid, if the row is visible to the
+ * snapshot, its value not NULL and of the index's dimensions; else NULL.
+ * Valid until the next call.
+ *
+ * tid is left as it is.  The table AM moves the TID it is given along the
+ * row's HOT chain to the version it finds, but the scan must hand the
+ * executor the index entry's TID, the chain's root: the executor can only
+ * start a chain walk from there.
+ */
+const PqVector *
+ivfpq_row_reader_fetch(IvfpqRowReader *r, const ItemPointerData *tid, Snapshot snapshot)
+{
+	ItemPointerData version = *tid;
+	bool		call_again = false;
+	bool		all_dead = false;
+
+	ivfpq_row_reader_check_tid(r, tid);
+	ExecClearTuple(r->slot);
+	if (!table_index_fetch_tuple(r->fetch, &version, snapshot, r->slot, &call_again, &all_dead))
+		return NULL;
+	return ivfpq_row_reader_vector(r, r->slot);
 }

@@ -1,12 +1,14 @@
 /*
  * ivfpq_info.c
  *		Knowing an index: vqpq_index_info() (what it is, how full and
- *		balanced its lists are, whether it has drifted from the data it was
- *		trained on) and vqpq_index_prewarm() (load it into shared buffers).
+ *		balanced its lists are, whether the data has drifted from what it
+ *		was trained on) and vqpq_index_prewarm() (load it into shared
+ *		buffers).
  */
 #include "postgres.h"
 
 #include "access/heaptoast.h"
+#include "access/tableam.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "catalog/index.h"
@@ -17,13 +19,27 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/sampling.h"
+#include "utils/snapmgr.h"
 
+#include "distance.h"
+#include "executor/tuptable.h"
 #include "ivfpq.h"
 #include "pqvector.h"
 
-/* Drift thresholds behind the advice vqpq_index_info gives. */
-#define DRIFT_INSERTED_SHARE	0.2		/* rows inserted after the build / built rows */
-#define DRIFT_IMBALANCE			3.0		/* list imbalance factor */
+/*
+ * Drift: the quantizer's error on a sample of the table now, against its
+ * error on the rows it was trained on.  The training error is measured on
+ * the rows the codebooks were fitted to, so a fresh sample of the same data
+ * comes out somewhat higher; 1.5 times is well past that.
+ */
+#define DRIFT_SAMPLE_BLOCKS		200
+#define DRIFT_SAMPLE_ROWS		1000
+#define DRIFT_MIN_ROWS			50
+#define DRIFT_ERROR_FACTOR		1.5
+#define DRIFT_SEED				20261201
+/* lists this many times as unequal as equal lists are call for a REINDEX */
+#define DRIFT_IMBALANCE			3.0
 
 /*
  * Open an ivfpq index for reading, checking the caller may read its table.
@@ -116,6 +132,67 @@ storage_advice(StringInfo advice, Relation index, Relation heap, int dims)
 	}
 }
 
+/*
+ * The quantizer's mean squared error (as the build measured it on its
+ * training sample: the residual's distance to its PQ reconstruction) on up
+ * to DRIFT_SAMPLE_ROWS rows read from DRIFT_SAMPLE_BLOCKS sampled blocks of
+ * the table, and their mean squared norm.  Returns the rows measured.
+ */
+static int
+measure_error(Relation index, Relation heap, IvfpqQuantizer *q, double *error, double *norm)
+{
+	int			dims = q->meta.dims;
+	BlockSamplerData sampler;
+	IvfpqRowReader *reader = ivfpq_row_reader_begin(heap, index, dims);
+	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	TableScanDesc scan = NULL;
+	float	   *x = palloc(sizeof(float) * dims);
+	float	   *decoded = palloc(sizeof(float) * dims);
+	uint8	   *code = palloc(q->meta.code_size);
+	float	   *scratch = palloc(ivfpq_encode_scratch_size(1, q->meta.nlist, &q->pq));
+	int			rows = 0;
+	double		sum = 0.0;
+	double		norms = 0.0;
+
+	BlockSampler_Init(&sampler, RelationGetNumberOfBlocks(heap), DRIFT_SAMPLE_BLOCKS, DRIFT_SEED);
+	while (BlockSampler_HasMore(&sampler) && rows < DRIFT_SAMPLE_ROWS)
+	{
+		BlockNumber blkno = BlockSampler_Next(&sampler);
+		ItemPointerData first;
+		ItemPointerData last;
+
+		ItemPointerSet(&first, blkno, FirstOffsetNumber);
+		ItemPointerSet(&last, blkno, MaxOffsetNumber);
+		if (scan == NULL)
+			scan = table_beginscan_tidrange(heap, GetActiveSnapshot(), &first, &last);
+		else
+			table_rescan_tidrange(scan, &first, &last);
+		while (rows < DRIFT_SAMPLE_ROWS && table_scan_getnextslot_tidrange(scan, ForwardScanDirection, slot))
+		{
+			const PqVector *v = ivfpq_row_reader_vector(reader, slot);
+			int32		list;
+
+			if (v == NULL ||
+				!ivfpq_prepare_vector((IvfpqMetric) q->meta.metric, dims, PointerGetDatum(v), x))
+				continue;
+			norms += vqpq_kernels.inner_product(x, x, dims);
+			/* x becomes the residual */
+			ivfpq_assign_and_encode(q, x, 1, &list, code, scratch);
+			vqpq_pq_decode(&q->pq, code, decoded);
+			sum += vqpq_kernels.l2_squared(x, decoded, dims);
+			rows++;
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (scan)
+		table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	ivfpq_row_reader_end(reader);
+	*error = rows > 0 ? sum / rows : 0.0;
+	*norm = rows > 0 ? norms / rows : 0.0;
+	return rows;
+}
+
 PG_FUNCTION_INFO_V1(vqpq_index_info);
 Datum
 vqpq_index_info(PG_FUNCTION_ARGS)
@@ -129,10 +206,13 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 	double		sum_squares = 0;
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	TupleDesc	desc;
-	Datum		values[20];
-	bool		nulls[20];
+	Datum		values[21];
+	bool		nulls[21];
 	StringInfoData advice;
 	int			i = 0;
+	double		current_error = 0.0;
+	double		sample_norm = 0.0;
+	int			error_rows = 0;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -160,9 +240,18 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 		if (meta.sample_rows < meta.nlist || meta.sample_rows < (1u << meta.nbits))
 			appendStringInfo(&advice, "trained on little data (%llu rows): REINDEX once the table is loaded; ",
 							 (unsigned long long) meta.sample_rows);
-		if (inserted > DRIFT_INSERTED_SHARE * Max(meta.built_rows, 1))
-			appendStringInfo(&advice, "%.0f%% of the rows were inserted after the build, so the quantizer may no longer fit the data: REINDEX INDEX CONCURRENTLY %s; ",
-							 100.0 * inserted / Max(meta.built_rows, 1),
+		if (rows > 0)
+		{
+			IvfpqQuantizer *q = ivfpq_pin_quantizer(index);
+
+			error_rows = measure_error(index, heap, q, &current_error, &sample_norm);
+			ivfpq_unpin_quantizer(q);
+		}
+		/* an error at rounding level of the vectors' size is no error */
+		if (error_rows >= DRIFT_MIN_ROWS && current_error > DRIFT_ERROR_FACTOR * meta.pq_error &&
+			current_error > 1e-6 * sample_norm)
+			appendStringInfo(&advice, "the data has drifted from what the index was trained on (quantization error %.3g on a sample of the table, %.3g at the build), which costs recall: REINDEX INDEX CONCURRENTLY %s retrains it; ",
+							 current_error, meta.pq_error,
 							 quote_identifier(RelationGetRelationName(index)));
 		if (rows > 0 && meta.nlist * sum_squares / ((double) rows * rows) > DRIFT_IMBALANCE)
 			appendStringInfo(&advice, "the lists are unbalanced (imbalance %.1f): REINDEX to retrain them; ",
@@ -204,6 +293,14 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 		values[i++] = Float8GetDatum(meta.pq_error);
 	else
 		nulls[i++] = true;
+	/* 0.1.0's declaration has no current_error */
+	if (desc->natts == 21)
+	{
+		if (error_rows > 0)
+			values[i++] = Float8GetDatum(current_error);
+		else
+			nulls[i++] = true;
+	}
 	values[i++] = CStringGetTextDatum(advice.data);
 	Assert(i == desc->natts);
 

@@ -1,7 +1,8 @@
 /*
  * ivfpq_vacuum.c
  *		VACUUM: remove entries of dead rows, point inserts at the freed
- *		space, and report index statistics.
+ *		space, and report index statistics.  Pages are read through
+ *		VACUUM's buffer ring and with its cost-based delay.
  */
 #include "postgres.h"
 
@@ -55,8 +56,6 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	Relation	index = info->index;
 	IvfpqMetaPageData meta;
 	BlockNumber *starts;
-	BufferAccessStrategy bas = GetAccessStrategy(BAS_BULKREAD);
-
 	IvfpqEntryLayout layout;
 	uint8	   *code;
 
@@ -83,9 +82,13 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			int			kept = 0;
 			int			count;
 
+#if PG_VERSION_NUM >= 180000
+			vacuum_delay_point(false);
+#else
 			vacuum_delay_point();
+#endif
 			ivfpq_walk_step(&walk, blkno);
-			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, bas);
+			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 			/* no scan may hold a pin on a page whose entries move */
 			LockBufferForCleanup(buf);
 			count = ivfpq_entry_page_rows(index, &layout, BufferGetPage(buf), blkno);
@@ -114,6 +117,8 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			{
 				/* compact, and leave nothing behind in the freed space */
 				ivfpq_entries_truncate(&layout, page, kept);
+				/* at most the rows left can have been inserted after the build */
+				opaque->inserts = Min(opaque->inserts, (uint16) kept);
 				GenericXLogFinish(state);
 			}
 			else
@@ -128,7 +133,6 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			set_insert_hint(index, &meta, list, first_with_space);
 	}
 
-	FreeAccessStrategy(bas);
 	pfree(code);
 	stats->num_pages = RelationGetNumberOfBlocks(index);
 	return stats;
@@ -137,25 +141,14 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 IndexBulkDeleteResult *
 ivfpq_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
-	Relation	index = info->index;
-
-	if (info->analyze_only)
+	/*
+	 * No bulk delete ran (nothing to remove, as after inserts only): there
+	 * is no work to do, and the index is not read.  Returning no statistics
+	 * leaves the recorded ones, which the planner scales to the index's
+	 * current size, as btree does when it skips its cleanup scan.
+	 */
+	if (info->analyze_only || stats == NULL)
 		return stats;
-
-	/* no bulk delete ran: count the entries for accurate statistics */
-	if (stats == NULL)
-	{
-		IvfpqMetaPageData meta;
-		int64	   *entries;
-
-		stats = palloc0(sizeof(IndexBulkDeleteResult));
-		ivfpq_read_meta(index, &meta);
-		entries = palloc(sizeof(int64) * meta.nlist);
-		ivfpq_count_entries(index, &meta, entries);
-		for (uint32 list = 0; list < meta.nlist; list++)
-			stats->num_index_tuples += entries[list];
-		pfree(entries);
-	}
-	stats->num_pages = RelationGetNumberOfBlocks(index);
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	return stats;
 }
