@@ -889,8 +889,8 @@ build(IvfpqBuildState *bs)
 	}
 	else
 	{
-		choose_code(bs->dims, 0, options_value(bs->index, offsetof(IvfpqOptions, nbits), 0),
-					&bs->m, &bs->nbits);
+		choose_code(bs->dims, options_value(bs->index, offsetof(IvfpqOptions, m), 0),
+					options_value(bs->index, offsetof(IvfpqOptions, nbits), 0), &bs->m, &bs->nbits);
 	}
 
 	if (bs->nsamples == 0)

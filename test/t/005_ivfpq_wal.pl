@@ -72,11 +72,13 @@ is($primary->safe_psql('postgres', q{
 $primary->safe_psql('postgres', q{
 	CREATE UNLOGGED TABLE scratch (id int, embedding pqvector(16));
 	INSERT INTO scratch SELECT id, embedding FROM items WHERE id < 2000;
-	CREATE INDEX scratch_idx ON scratch USING ivfpq (embedding) WITH (nlist = 4);
+	CREATE INDEX scratch_idx ON scratch USING ivfpq (embedding) WITH (nlist = 4, m = 2, nbits = 8);
 });
 $primary->stop('immediate');
 $primary->start;
 is($primary->safe_psql('postgres', 'SELECT count(*) FROM scratch'), '0', 'unlogged table is empty after a crash');
+is($primary->safe_psql('postgres', q{SELECT trained || ' ' || m || ' ' || nbits FROM vqpq_index_info('scratch_idx')}),
+	'false 2 8', 'its index comes back from the init fork without a quantizer, with the options it was built with');
 $primary->safe_psql('postgres', 'INSERT INTO scratch SELECT id, embedding FROM items_queries');
 is($primary->safe_psql('postgres', q{
 	SET enable_seqscan = off;
