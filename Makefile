@@ -49,6 +49,10 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# every object is rebuilt when a header changes (PGXS tracks no headers
+# unless the server was configured with --enable-depend)
+$(OBJS): $(wildcard src/*.h)
+
 # The kernels are plain C: build them for the host without the server.
 KERNEL_CFLAGS = -O2 -g -Wall -Wextra $(COPT) -Isrc
 

@@ -28,6 +28,7 @@ int			ivfpq_rerank = 100;
 int			ivfpq_iterative_scan = IVFPQ_ITERATIVE_OFF;
 int			ivfpq_max_probes = IVFPQ_MAX_NLIST;
 int			ivfpq_table_cache_kb = 65536;
+int			ivfpq_cache_kb = 262144;
 
 static const struct config_enum_entry iterative_scan_options[] = {
 	{"off", IVFPQ_ITERATIVE_OFF, false},
@@ -79,8 +80,16 @@ ivfpq_init(void)
 							"Memory each session may keep per ivfpq index for precomputed lookup-table terms.",
 							"An L2 or cosine scan builds a list's lookup table from a per-list term, kept after "
 							"the list's first probe, and a per-query term.  Beyond this size, terms are "
-							"recomputed on every probe.  0 keeps none.",
+							"recomputed on every probe.  0 keeps none.  The terms count towards vqpq.cache_size.",
 							&ivfpq_table_cache_kb, 65536, 0, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("vqpq.cache_size",
+							"Memory each session may keep for the quantizers of the ivfpq indexes it uses.",
+							"Each index's quantizer (its centroids and codebooks, nlist x dims x 8 bytes and more) "
+							"and its lookup-table terms stay cached in the session for its next queries; beyond "
+							"this size the least recently used are freed.  A quantizer in use is loaded even if "
+							"it alone is larger.",
+							&ivfpq_cache_kb, 262144, 0, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("vqpq");

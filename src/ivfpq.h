@@ -172,7 +172,6 @@ typedef struct IvfpqOptions
  */
 typedef struct IvfpqQuantizer
 {
-	Oid			indexoid;
 	IvfpqMetaPageData meta;
 	float	   *centroids;		/* nlist x dims */
 	float	   *centroids_t;	/* dims x nlist, for dot_block */
@@ -182,8 +181,8 @@ typedef struct IvfpqQuantizer
 
 	/*
 	 * L2 and cosine: each list's query-independent table term (pq.h), m x
-	 * ksub floats, computed on a list's first probe and kept up to
-	 * vqpq.table_cache_size bytes.
+	 * ksub floats, computed on a list's first probe and kept while there is
+	 * room (ivfpq_cache.c).
 	 */
 	float	  **list_tables;	/* nlist; NULL until computed */
 	Size		list_tables_bytes;
@@ -197,6 +196,7 @@ typedef struct IvfpqQuantizer
 
 	int			pins;			/* scans using it now */
 	bool		stale;			/* free when unpinned */
+	Size		bytes;			/* memory it holds, for the cache's budget */
 	MemoryContext context;
 } IvfpqQuantizer;
 
@@ -212,6 +212,7 @@ extern int	ivfpq_rerank;
 extern int	ivfpq_iterative_scan;
 extern int	ivfpq_max_probes;
 extern int	ivfpq_table_cache_kb;
+extern int	ivfpq_cache_kb;
 
 /* ivfpq.c */
 extern void ivfpq_init(void);

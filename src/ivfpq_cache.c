@@ -1,15 +1,22 @@
 /*
  * ivfpq_cache.c
  *		Per-backend cache of each index's quantizer (centroids, codebooks,
- *		list start pages), so that a query does not re-read and re-transpose
- *		them from the index.
+ *		list start pages, lookup-table terms), so that a query does not
+ *		re-read and re-transpose them from the index.
  *
  * Why not rd_amcache: the relcache frees it on any invalidation of the
- * index (a VACUUM elsewhere updating its statistics is enough), which can
- * happen between two amgettuple calls of a running scan.  Here a scan pins
- * the quantizer it uses; an invalidation only marks it stale, and it is
- * freed once nothing pins it.  Every pin re-reads the metapage's build_id,
- * so a REINDEX or TRUNCATE (a new build) is never served old data.
+ * index, and a VACUUM or ANALYZE anywhere invalidates it (they update its
+ * pg_class row).  Here an invalidation only marks the entry to be looked
+ * at: every pin re-reads the metapage's build_id anyway, so a REINDEX or
+ * TRUNCATE (a new build) is never served old data, and an entry whose index
+ * is gone (DROP) is freed at the next pin of any index.  A scan pins the
+ * quantizer it uses, so nothing it holds is freed under it.
+ *
+ * Memory: all cached quantizers and their table terms together stay within
+ * vqpq.cache_size, evicting the least recently used unpinned ones to make
+ * room; a quantizer in use is kept even if it alone is larger.  A list's
+ * table term is cached while the index's terms stay within
+ * vqpq.table_cache_size and everything within vqpq.cache_size.
  */
 #include "postgres.h"
 
@@ -18,6 +25,7 @@
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "ivfpq.h"
 
@@ -25,6 +33,8 @@ typedef struct CacheEntry
 {
 	Oid			indexoid;		/* hash key */
 	IvfpqQuantizer *quantizer;
+	bool		suspect;		/* invalidated since last looked at */
+	uint64		last_used;		/* for eviction, least recent first */
 } CacheEntry;
 
 static HTAB *quantizers = NULL;
@@ -32,20 +42,27 @@ static HTAB *quantizers = NULL;
 /* stale quantizers still pinned by a scan, freed when unpinned */
 static List *retired = NIL;
 
+/* bytes held by the quantizers in the table (not the retired ones) */
+static Size cached_bytes = 0;
+static uint64 use_clock = 0;
+static bool any_suspect = false;
+
 static void
 free_quantizer(IvfpqQuantizer *q)
 {
 	MemoryContextDelete(q->context);
 }
 
-/* Take q out of the table; free it now if unpinned, else when unpinned. */
+/* Take the entry's quantizer out of the table; free it now if unpinned, else when unpinned. */
 static void
 retire(CacheEntry *entry)
 {
 	IvfpqQuantizer *q = entry->quantizer;
+	Oid			oid = entry->indexoid;
 	MemoryContext old;
 
-	hash_search(quantizers, &entry->indexoid, HASH_REMOVE, NULL);
+	cached_bytes -= q->bytes;
+	hash_search(quantizers, &oid, HASH_REMOVE, NULL);
 	q->stale = true;
 	if (q->pins == 0)
 	{
@@ -57,6 +74,7 @@ retire(CacheEntry *entry)
 	MemoryContextSwitchTo(old);
 }
 
+/* An invalidation only says "look again": see the file header. */
 static void
 relcache_callback(Datum arg, Oid relid)
 {
@@ -69,12 +87,74 @@ relcache_callback(Datum arg, Oid relid)
 	{
 		entry = hash_search(quantizers, &relid, HASH_FIND, NULL);
 		if (entry)
-			retire(entry);
+			entry->suspect = any_suspect = true;
 		return;
 	}
 	hash_seq_init(&status, quantizers);
 	while ((entry = hash_seq_search(&status)) != NULL)
-		retire(entry);
+		entry->suspect = any_suspect = true;
+}
+
+/* Free the entries whose index is gone.  Needs a transaction (catalog reads). */
+static void
+drop_vanished(void)
+{
+	HASH_SEQ_STATUS status;
+	CacheEntry *entry;
+	List	   *gone = NIL;
+	ListCell   *lc;
+
+	if (!any_suspect)
+		return;
+	any_suspect = false;
+	hash_seq_init(&status, quantizers);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (!entry->suspect)
+			continue;
+		entry->suspect = false;
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->indexoid)))
+			gone = lappend_oid(gone, entry->indexoid);
+	}
+	foreach(lc, gone)
+	{
+		Oid			oid = lfirst_oid(lc);
+
+		entry = hash_search(quantizers, &oid, HASH_FIND, NULL);
+		if (entry)
+			retire(entry);
+	}
+	list_free(gone);
+}
+
+/*
+ * Make room for needed more bytes within vqpq.cache_size by freeing the
+ * least recently used unpinned quantizers (but not keep).
+ */
+static void
+evict(Size needed, IvfpqQuantizer *keep)
+{
+	Size		budget = (Size) ivfpq_cache_kb * 1024;
+
+	while (cached_bytes + needed > budget)
+	{
+		HASH_SEQ_STATUS status;
+		CacheEntry *entry;
+		CacheEntry *oldest = NULL;
+
+		hash_seq_init(&status, quantizers);
+		while ((entry = hash_seq_search(&status)) != NULL)
+		{
+			if (entry->quantizer->pins == 0 && entry->quantizer != keep &&
+				(oldest == NULL || entry->last_used < oldest->last_used))
+				oldest = entry;
+		}
+		if (oldest == NULL)
+			return;				/* everything left is in use */
+		elog(DEBUG1, "ivfpq: evicting the quantizer of index %u from this session's cache (%zu kB)",
+			 oldest->indexoid, oldest->quantizer->bytes / 1024);
+		retire(oldest);
+	}
 }
 
 /* At the end of a top-level transaction no scan is open: drop leftover pins. */
@@ -121,7 +201,6 @@ load_quantizer(Relation index, const IvfpqMetaPageData *meta)
 	Size		dims = meta->dims;
 	Size		nlist = meta->nlist;
 
-	q->indexoid = RelationGetRelid(index);
 	q->meta = *meta;
 	q->context = cxt;
 	q->list_start = alloc_array(cxt, nlist, sizeof(BlockNumber));
@@ -148,7 +227,12 @@ load_quantizer(Relation index, const IvfpqMetaPageData *meta)
 			q->list_tables = MemoryContextAllocZero(cxt, mul_size(nlist, sizeof(float *)));
 	}
 
+	/* pg_backend_memory_contexts shows whose it is */
+	MemoryContextSetIdentifier(cxt, MemoryContextStrdup(cxt, RelationGetRelationName(index)));
 	MemoryContextSetParent(cxt, CacheMemoryContext);
+	q->bytes = MemoryContextMemAllocated(cxt, true);
+	elog(DEBUG1, "ivfpq: loading the quantizer of index \"%s\" into this session's cache (%zu kB)",
+		 RelationGetRelationName(index), q->bytes / 1024);
 	return q;
 }
 
@@ -176,6 +260,7 @@ ivfpq_pin_quantizer(Relation index)
 		RegisterXactCallback(xact_callback, NULL);
 	}
 
+	drop_vanished();
 	ivfpq_read_meta(index, &meta);
 	entry = hash_search(quantizers, &oid, HASH_FIND, NULL);
 	if (entry && entry->quantizer->meta.build_id != meta.build_id)
@@ -187,10 +272,14 @@ ivfpq_pin_quantizer(Relation index)
 	{
 		IvfpqQuantizer *q = load_quantizer(index, &meta);
 
+		evict(q->bytes, NULL);
 		entry = hash_search(quantizers, &oid, HASH_ENTER, &found);
 		Assert(!found);
 		entry->quantizer = q;
+		entry->suspect = false;
+		cached_bytes += q->bytes;
 	}
+	entry->last_used = ++use_clock;
 	entry->quantizer->pins++;
 	return entry->quantizer;
 }
@@ -208,8 +297,8 @@ ivfpq_unpin_quantizer(IvfpqQuantizer *q)
 
 /*
  * The list's query-independent L2 table term (vqpq_pq_list_table_l2): the
- * cached copy, computed now if this is the list's first probe and the cache
- * has room, else computed into scratch (m x ksub floats).
+ * cached copy, computed now if this is the list's first probe and the
+ * cache has room, else computed into scratch (m x ksub floats).
  */
 const float *
 ivfpq_list_table(IvfpqQuantizer *q, int list, float *scratch)
@@ -221,7 +310,8 @@ ivfpq_list_table(IvfpqQuantizer *q, int list, float *scratch)
 	Assert(q->list_tables != NULL);
 	if (q->list_tables[list])
 		return q->list_tables[list];
-	if (q->list_tables_bytes + size > (Size) ivfpq_table_cache_kb * 1024)
+	if (q->stale || q->list_tables_bytes + size > (Size) ivfpq_table_cache_kb * 1024 ||
+		cached_bytes + size > (Size) ivfpq_cache_kb * 1024)
 	{
 		vqpq_pq_list_table_l2(&q->pq, centroid, scratch);
 		return scratch;
@@ -230,6 +320,8 @@ ivfpq_list_table(IvfpqQuantizer *q, int list, float *scratch)
 	vqpq_pq_list_table_l2(&q->pq, centroid, table);
 	q->list_tables[list] = table;
 	q->list_tables_bytes += size;
+	q->bytes += size;
+	cached_bytes += size;
 	return table;
 }
 
@@ -246,7 +338,14 @@ ivfpq_claim_scan_scratch(IvfpqQuantizer *q)
 	if (q->scan_scratch_busy)
 		return MemoryContextAllocHuge(CurrentMemoryContext, size);
 	if (q->scan_scratch == NULL)
+	{
 		q->scan_scratch = MemoryContextAllocHuge(q->context, size);
+		if (!q->stale)
+		{
+			q->bytes += size;
+			cached_bytes += size;
+		}
+	}
 	q->scan_scratch_busy = true;
 	return q->scan_scratch;
 }
