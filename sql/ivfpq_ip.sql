@@ -7,17 +7,17 @@ CREATE INDEX ON t USING ivfpq (val pqvector_ip_ops) WITH (nlist = 1);
 INSERT INTO t VALUES (6, '[3,3,3]');
 
 EXPLAIN (COSTS OFF) SELECT id FROM t ORDER BY val <#> '[3,3,3]' LIMIT 3;
-SELECT id, val <#> '[3,3,3]' AS neg_ip FROM t ORDER BY val <#> '[3,3,3]';
-SELECT id FROM t ORDER BY '[3,3,3]' <#> val;
+SELECT id, val <#> '[3,3,3]' AS neg_ip FROM t ORDER BY val <#> '[3,3,3]' LIMIT 1000;
+SELECT id FROM t ORDER BY '[3,3,3]' <#> val LIMIT 1000;
 SET vqpq.rerank = 0;
-SELECT id FROM t ORDER BY val <#> '[3,3,3]';
+SELECT id FROM t ORDER BY val <#> '[3,3,3]' LIMIT 1000;
 RESET vqpq.rerank;
-SELECT count(*) FROM (SELECT id FROM t ORDER BY val <#> (SELECT NULL::pqvector)) s;
+SELECT count(*) FROM (SELECT id FROM t ORDER BY val <#> (SELECT NULL::pqvector) LIMIT 1000) s;
 -- an l2 query cannot use an inner-product index
 EXPLAIN (COSTS OFF) SELECT id FROM t ORDER BY val <-> '[3,3,3]' LIMIT 3;
 
 TRUNCATE t;
 INSERT INTO t VALUES (7, '[1,0,0]'), (8, '[0,2,0]'), (9, '[0,0,3]');
-SELECT id FROM t ORDER BY val <#> '[1,1,1]';
+SELECT id FROM t ORDER BY val <#> '[1,1,1]' LIMIT 1000;
 DROP TABLE t;
 RESET enable_seqscan;

@@ -8,22 +8,36 @@ CREATE INDEX t_val ON t USING ivfpq (val) WITH (nlist = 1);
 INSERT INTO t VALUES (5, '[1,2,4]');
 
 EXPLAIN (COSTS OFF) SELECT id FROM t ORDER BY val <-> '[3,3,3]' LIMIT 3;
-SELECT id, val <-> '[3,3,3]' AS distance FROM t ORDER BY val <-> '[3,3,3]';
+SELECT id, val <-> '[3,3,3]' AS distance FROM t ORDER BY val <-> '[3,3,3]' LIMIT 1000;
 -- the operator commutes, so the index serves both spellings
 EXPLAIN (COSTS OFF) SELECT id FROM t ORDER BY '[3,3,3]' <-> val LIMIT 3;
-SELECT id FROM t ORDER BY '[3,3,3]' <-> val;
+SELECT id FROM t ORDER BY '[3,3,3]' <-> val LIMIT 1000;
 -- with re-ranking off the order is by quantized distance (exact here: the
 -- codebook holds every training row)
 SET vqpq.rerank = 0;
-SELECT id FROM t ORDER BY val <-> '[3,3,3]';
+SELECT id FROM t ORDER BY val <-> '[3,3,3]' LIMIT 1000;
 RESET vqpq.rerank;
 -- a NULL query returns every indexed row (NULL rows are not indexed)
-SELECT count(*) FROM (SELECT id FROM t ORDER BY val <-> (SELECT NULL::pqvector)) s;
+SELECT count(*) FROM (SELECT id FROM t ORDER BY val <-> (SELECT NULL::pqvector) LIMIT 1000) s;
 -- a query of the wrong dimensions is an error
 SELECT id FROM t ORDER BY val <-> '[1,2]' LIMIT 1;
 -- scans without ORDER BY distance never use the index
 EXPLAIN (COSTS OFF) SELECT count(*) FROM t;
 SELECT count(*) FROM t;
+-- nor does ORDER BY distance without a LIMIT: the index would return only
+-- the probed lists' rows, a sort returns them all, in exact order
+EXPLAIN (COSTS OFF) SELECT id FROM t ORDER BY val <-> '[3,3,3]';
+SELECT id FROM t ORDER BY val <-> '[3,3,3]';
+SELECT count(*) FROM (SELECT id FROM t ORDER BY val <-> '[3,3,3]') s;
+-- a LIMIT in the query above it is a LIMIT too, and so is one known only
+-- when the query runs (a generic plan)
+EXPLAIN (COSTS OFF) SELECT * FROM (SELECT id FROM t ORDER BY val <-> '[3,3,3]') s LIMIT 2;
+PREPARE nearest(int) AS SELECT id FROM t ORDER BY val <-> '[3,3,3]' LIMIT $1;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE nearest(2);
+EXECUTE nearest(2);
+RESET plan_cache_mode;
+DEALLOCATE nearest;
 
 -- rescans: a nested loop runs one index scan per outer row
 SELECT t1.id, (SELECT t2.id FROM t t2 ORDER BY t2.val <-> t1.val LIMIT 1) AS nearest
@@ -34,19 +48,19 @@ SELECT t1.id, n.id AS second_nearest
 
 -- deleted rows disappear at once (MVCC) and from the index at VACUUM
 DELETE FROM t WHERE id = 2;
-SELECT id FROM t ORDER BY val <-> '[1,2,3]';
+SELECT id FROM t ORDER BY val <-> '[1,2,3]' LIMIT 1000;
 VACUUM t;
-SELECT id FROM t ORDER BY val <-> '[1,2,3]';
+SELECT id FROM t ORDER BY val <-> '[1,2,3]' LIMIT 1000;
 
 -- TRUNCATE rebuilds the index on no rows: it still answers, exactly
 TRUNCATE t;
-SELECT id FROM t ORDER BY val <-> '[3,3,3]';
+SELECT id FROM t ORDER BY val <-> '[3,3,3]' LIMIT 1000;
 INSERT INTO t VALUES (6, '[5,5,5]'), (7, '[3,3,2]'), (8, '[0,0,1]');
-SELECT id, val <-> '[3,3,3]' AS distance FROM t ORDER BY val <-> '[3,3,3]';
+SELECT id, val <-> '[3,3,3]' AS distance FROM t ORDER BY val <-> '[3,3,3]' LIMIT 1000;
 SELECT id FROM t ORDER BY val <-> '[3,3,3]' LIMIT 1;
 -- REINDEX once there is data trains a quantizer
 REINDEX INDEX t_val;
-SELECT id FROM t ORDER BY val <-> '[3,3,3]';
+SELECT id FROM t ORDER BY val <-> '[3,3,3]' LIMIT 1000;
 
 -- index scans show in the statistics views
 SELECT pg_stat_force_next_flush();
@@ -64,7 +78,7 @@ DROP TABLE e;
 CREATE UNLOGGED TABLE u (val pqvector(3));
 INSERT INTO u VALUES ('[0,0,0]'), ('[1,2,3]'), ('[1,1,1]');
 CREATE INDEX ON u USING ivfpq (val) WITH (nlist = 1);
-SELECT val FROM u ORDER BY val <-> '[3,3,3]';
+SELECT val FROM u ORDER BY val <-> '[3,3,3]' LIMIT 1000;
 SELECT pg_relation_size(indexrelid, 'init') > 0 AS has_init_fork
   FROM pg_index WHERE indrelid = 'u'::regclass;
 DROP TABLE u;

@@ -31,7 +31,7 @@ CREATE INDEX ON nodims USING ivfpq (val);
 INSERT INTO nodims VALUES ('[1,2]'), ('[3,4]');
 CREATE INDEX nodims_expr ON nodims USING ivfpq ((val::pqvector(2))) WITH (nlist = 1);
 SET enable_seqscan = off;
-SELECT val FROM nodims ORDER BY val::pqvector(2) <-> '[3,3]';
+SELECT val FROM nodims ORDER BY val::pqvector(2) <-> '[3,3]' LIMIT 1000;
 RESET enable_seqscan;
 -- a row of other dimensions cannot go into that index
 INSERT INTO nodims VALUES ('[1,2,3]');
@@ -53,7 +53,7 @@ RESET maintenance_work_mem;
 CREATE INDEX wide_idx ON wide USING ivfpq (val) WITH (nlist = 2, m = 1000);
 SET enable_seqscan = off;
 SELECT val <-> array_fill(2, ARRAY[16000])::real[]::pqvector AS distance
-  FROM wide ORDER BY val <-> array_fill(2, ARRAY[16000])::real[]::pqvector;
+  FROM wide ORDER BY val <-> array_fill(2, ARRAY[16000])::real[]::pqvector LIMIT 1000;
 RESET enable_seqscan;
 DROP TABLE wide;
 

@@ -254,14 +254,24 @@ ivfpq_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		probed_tuples;
 	double		rerank_cost;
 
-	/* Only ORDER BY distance scans make sense; keep the planner off others. */
-	if (path->indexorderbys == NIL)
+	/*
+	 * Only ORDER BY distance scans make sense, and only when the query wants
+	 * some of the rows (a LIMIT, a cursor): an approximate index returns the
+	 * probed lists' rows, not all of them, so ORDER BY distance without a
+	 * LIMIT is left to a sort, which returns every row in exact order.
+	 * Keep the planner off the index otherwise; from 18 on it compares
+	 * disabled nodes before cost, so an infinite cost alone does not.
+	 */
+	if (path->indexorderbys == NIL || root->tuple_fraction <= 0)
 	{
 		*indexStartupCost = get_float8_infinity();
 		*indexTotalCost = get_float8_infinity();
 		*indexSelectivity = 0;
 		*indexCorrelation = 0;
 		*indexPages = 0;
+#if PG_VERSION_NUM >= 180000
+		path->path.disabled_nodes = 2;
+#endif
 		return;
 	}
 

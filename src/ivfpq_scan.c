@@ -3,18 +3,23 @@
  *		ORDER BY column <op> query scans of an ivfpq index.
  *
  * A scan picks the vqpq.nprobe lists whose centroids are nearest to the
- * query, scores every code in them by ADC (asymmetric distance computation:
- * a sum of m lookups in per-query tables), and keeps the best R candidates
- * in a bounded max-heap.  With re-ranking (R = vqpq.rerank > 0) it fetches
- * those R rows from the table, computes their exact distances and returns
- * them in exact order; without, it returns them in ADC order.
+ * query and scores every code in them by ADC (asymmetric distance
+ * computation: a sum of m lookups in per-query tables).  With re-ranking
+ * (R = vqpq.rerank > 0) it reads the best R candidates' rows from the
+ * table, computes their exact distances and returns them in exact order;
+ * without, it returns them in ADC order.
  *
- * Results come in batches of R: when the executor wants more rows than a
- * batch holds (a large LIMIT, or a WHERE clause filtering rows out), the next
- * batch is the next R candidates in (ADC distance, TID) order after the last
- * batch's largest.  Memory stays bounded by R however many rows are read,
- * and no candidate is returned twice.  Candidates whose rows are no longer
- * visible (deleted, not yet vacuumed) do not count towards R.
+ * Results come in batches of R, in (ADC distance, TID) order from one batch
+ * to the next: when the executor wants more rows than a batch holds (a
+ * large LIMIT, or a WHERE clause filtering rows out), the next batch is the
+ * next R candidates after the last batch's largest.  The first batch keeps
+ * only the best R while scoring (the common case, LIMIT <= R, needs no
+ * more); if a second is wanted, the lists are scored once more and every
+ * candidate past the first batch is kept, sorted, up to work_mem, and later
+ * batches are served from there.  So the lists are scored twice per window
+ * of probes (more only when their rows overflow work_mem), however many
+ * rows are consumed.  Candidates whose rows are no longer visible (deleted,
+ * not yet vacuumed) do not count towards R.
  *
  * With vqpq.iterative_scan = relaxed_order, once the probed lists are used
  * up the scan probes the next vqpq.nprobe nearest lists, and so on up to
@@ -95,9 +100,22 @@ typedef struct IvfpqScanOpaqueData
 	float	   *adc;			/* one page of ADC values */
 	ItemPointerData *page_tids; /* one page of TIDs */
 
-	/* the batch being built: a max-heap on (distance, tid) */
+	/* the batch being built: the best batch_size past the bound */
 	Candidate  *heap;
 	int			heap_len;
+
+	/*
+	 * The current window's candidates past the first batch, ascending, for
+	 * the batches after it: stash_len of them, the next at stash_next.
+	 * window_scored: the first batch was taken; window_complete: every
+	 * candidate past the bound has been kept (in the batch or the stash).
+	 */
+	Candidate  *stash;
+	int			stash_capacity;
+	int			stash_len;
+	int			stash_next;
+	bool		window_scored;
+	bool		window_complete;
 	/* the batch being returned, ascending */
 	Candidate  *results;
 	int			results_capacity;
@@ -147,60 +165,45 @@ candidate_tid_cmp(const void *a, const void *b)
 							  (ItemPointer) &((const Candidate *) b)->tid);
 }
 
-static void
-heap_sift_down(Candidate *heap, int len, int i)
+#define TOPK_PREFIX candidate
+#define TOPK_ELEMENT Candidate
+#define TOPK_CMP(a, b) candidate_cmp(a, b)
+#include "topk_template.h"
+
+/* (score, list) */
+static inline int
+probe_cmp(const ProbeItem *x, const ProbeItem *y)
 {
-	for (;;)
-	{
-		int			largest = i;
-		int			l = 2 * i + 1;
-		int			r = l + 1;
-
-		if (l < len && candidate_cmp(&heap[l], &heap[largest]) > 0)
-			largest = l;
-		if (r < len && candidate_cmp(&heap[r], &heap[largest]) > 0)
-			largest = r;
-		if (largest == i)
-			return;
-		{
-			Candidate	tmp = heap[i];
-
-			heap[i] = heap[largest];
-			heap[largest] = tmp;
-		}
-		i = largest;
-	}
+	if (x->score != y->score)
+		return x->score < y->score ? -1 : 1;
+	return x->list - y->list;
 }
 
-/* Offer a candidate to the batch: keep the best batch_size past the bound. */
-static inline void
-consider(IvfpqScanOpaque so, double distance, ItemPointer tid)
+static int
+probe_qsort_cmp(const void *a, const void *b)
+{
+	return probe_cmp(a, b);
+}
+
+#define TOPK_PREFIX probe
+#define TOPK_ELEMENT ProbeItem
+#define TOPK_CMP(a, b) probe_cmp(a, b)
+#include "topk_template.h"
+
+/*
+ * Offer a candidate to the pass being scored: those up to the bound were
+ * returned already.  Returns true if one had to be dropped.
+ */
+static inline bool
+consider(IvfpqScanOpaque so, Candidate *dest, int *len, int capacity, double distance, ItemPointer tid)
 {
 	Candidate	c;
 
 	c.distance = distance;
 	c.tid = *tid;
 	if (so->have_bound && candidate_cmp(&c, &so->bound) <= 0)
-		return;
-	if (so->heap_len < so->batch_size)
-	{
-		int			i = so->heap_len++;
-
-		so->heap[i] = c;
-		while (i > 0 && candidate_cmp(&so->heap[(i - 1) / 2], &so->heap[i]) < 0)
-		{
-			Candidate	tmp = so->heap[i];
-
-			so->heap[i] = so->heap[(i - 1) / 2];
-			so->heap[(i - 1) / 2] = tmp;
-			i = (i - 1) / 2;
-		}
-	}
-	else if (candidate_cmp(&c, &so->heap[0]) < 0)
-	{
-		so->heap[0] = c;
-		heap_sift_down(so->heap, so->heap_len, 0);
-	}
+		return false;
+	return candidate_offer(dest, len, capacity, &c);
 }
 
 /* ---------------------------------------------------------------- exact distances */
@@ -241,42 +244,6 @@ exact_distance(IndexScanDesc scan, ItemPointer tid, double *distance)
 
 /* ---------------------------------------------------------------- query setup */
 
-static void
-probe_sift_down(ProbeItem *heap, int len, int i)
-{
-	for (;;)
-	{
-		int			largest = i;
-		int			l = 2 * i + 1;
-		int			r = l + 1;
-
-		if (l < len && heap[l].score > heap[largest].score)
-			largest = l;
-		if (r < len && heap[r].score > heap[largest].score)
-			largest = r;
-		if (largest == i)
-			return;
-		{
-			ProbeItem	tmp = heap[i];
-
-			heap[i] = heap[largest];
-			heap[largest] = tmp;
-		}
-		i = largest;
-	}
-}
-
-static int
-probe_cmp(const void *a, const void *b)
-{
-	const ProbeItem *x = a;
-	const ProbeItem *y = b;
-
-	if (x->score != y->score)
-		return x->score < y->score ? -1 : 1;
-	return x->list - y->list;
-}
-
 /*
  * The nprobe lists to scan, nearest first.  L2 and cosine rank centroids by
  * distance (as rows were assigned); inner product by the product itself,
@@ -311,27 +278,9 @@ choose_probes(IvfpqScanOpaque so)
 
 		item.list = l;
 		item.score = so->metric == IVFPQ_METRIC_IP ? -dots[l] : q->centroid_norms[l] - 2.0f * dots[l];
-		if (len < so->nprobes)
-		{
-			int			i = len++;
-
-			so->probes[i] = item;
-			while (i > 0 && so->probes[(i - 1) / 2].score < so->probes[i].score)
-			{
-				ProbeItem	tmp = so->probes[i];
-
-				so->probes[i] = so->probes[(i - 1) / 2];
-				so->probes[(i - 1) / 2] = tmp;
-				i = (i - 1) / 2;
-			}
-		}
-		else if (item.score < so->probes[0].score)
-		{
-			so->probes[0] = item;
-			probe_sift_down(so->probes, len, 0);
-		}
+		(void) probe_offer(so->probes, &len, so->nprobes, &item);
 	}
-	qsort(so->probes, so->nprobes, sizeof(ProbeItem), probe_cmp);
+	qsort(so->probes, so->nprobes, sizeof(ProbeItem), probe_qsort_cmp);
 	/* from here on, score is the ADC base term */
 	for (int i = 0; i < so->nprobes; i++)
 	{
@@ -355,6 +304,13 @@ start_query(IndexScanDesc scan)
 	so->exhausted = false;
 	so->have_bound = false;
 	so->heap_len = so->nresults = so->next_result = 0;
+	so->stash = NULL;
+	so->stash_len = so->stash_next = 0;
+	so->window_complete = false;
+	/* an untrained index reads rows to score them: straight to the stash */
+	so->window_scored = !q->meta.trained;
+	so->stash_capacity = (int) Min((Size) MaxAllocSize / sizeof(Candidate),
+								   (Size) work_mem * 1024 / sizeof(Candidate));
 	so->null_query = (key->sk_flags & SK_ISNULL) != 0;
 	so->adc = palloc(sizeof(float) * per_page);
 	so->page_tids = palloc(sizeof(ItemPointerData) * per_page);
@@ -376,6 +332,7 @@ start_query(IndexScanDesc scan)
 	so->rerank = ivfpq_rerank > 0 && q->meta.trained;
 	so->batch_size = ivfpq_rerank > 0 ? ivfpq_rerank : ADC_BATCH;
 	so->heap = palloc(sizeof(Candidate) * so->batch_size);
+	so->stash_capacity = Max(so->stash_capacity, so->batch_size);
 	so->results_capacity = so->batch_size;
 	so->results = palloc(sizeof(Candidate) * so->results_capacity);
 
@@ -450,14 +407,20 @@ score_blocks(IvfpqScanOpaque so, Page page, int count, float base)
 	}
 }
 
-/* Score every entry of the probed lists into the batch heap. */
-static void
-fill_batch(IndexScanDesc scan)
+/*
+ * Score every entry of the window's lists, keeping the best capacity past
+ * the bound in dest (a max-heap, *len of them).  Returns true if any had to
+ * be dropped, that is, if dest does not hold every candidate past the bound.
+ */
+static bool
+score_window(IndexScanDesc scan, Candidate *dest, int *len, int capacity)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 	IvfpqQuantizer *q = so->quantizer;
 	IvfpqMetaPageData *meta = &q->meta;
+	bool		dropped = false;
 
+	*len = 0;
 	for (int p = so->window_start; p < so->window_end; p++)
 	{
 		int			list = so->probes[p].list;
@@ -515,7 +478,7 @@ fill_batch(IndexScanDesc scan)
 			if (meta->trained)
 			{
 				for (int i = 0; i < count; i++)
-					consider(so, so->adc[i], &so->page_tids[i]);
+					dropped |= consider(so, dest, len, capacity, so->adc[i], &so->page_tids[i]);
 			}
 			else
 			{
@@ -524,12 +487,69 @@ fill_batch(IndexScanDesc scan)
 					double		distance;
 
 					if (exact_distance(scan, &so->page_tids[i], &distance))
-						consider(so, distance, &so->page_tids[i]);
+						dropped |= consider(so, dest, len, capacity, distance, &so->page_tids[i]);
 				}
 			}
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
+	return dropped;
+}
+
+/*
+ * The next candidates past the bound, ascending, into so->heap: up to
+ * batch_size of them, from the current window or (iterative scans) the
+ * next ones.  Returns how many; 0 when the probes are used up.
+ */
+static int
+take_candidates(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	int			n;
+
+	for (;;)
+	{
+		if (so->stash_next < so->stash_len)
+		{
+			n = Min(so->batch_size, so->stash_len - so->stash_next);
+			memcpy(so->heap, so->stash + so->stash_next, sizeof(Candidate) * n);
+			so->stash_next += n;
+			break;
+		}
+		if (!so->window_scored)
+		{
+			/* the first batch: the best batch_size, nothing more kept */
+			so->window_complete = !score_window(scan, so->heap, &n, so->batch_size);
+			so->window_scored = true;
+			qsort(so->heap, n, sizeof(Candidate), candidate_qsort_cmp);
+			if (n > 0)
+				break;
+		}
+		else if (!so->window_complete)
+		{
+			/* later batches: everything past the first, up to work_mem */
+			if (so->stash == NULL)
+				so->stash = MemoryContextAllocHuge(so->query_cxt, sizeof(Candidate) * (Size) so->stash_capacity);
+			so->window_complete = !score_window(scan, so->stash, &so->stash_len, so->stash_capacity);
+			qsort(so->stash, so->stash_len, sizeof(Candidate), candidate_qsort_cmp);
+			so->stash_next = 0;
+			if (so->stash_len > 0)
+				continue;
+		}
+
+		/* this window is used up: an iterative scan goes on to the next lists */
+		if (so->window_end >= so->nprobes)
+			return 0;
+		so->window_start = so->window_end;
+		so->window_end = Min(so->window_end + so->window_size, so->nprobes);
+		so->have_bound = false;
+		so->window_scored = !so->quantizer->meta.trained;
+		so->window_complete = false;
+		so->stash_len = so->stash_next = 0;
+	}
+	so->bound = so->heap[n - 1];
+	so->have_bound = true;
+	return n;
 }
 
 /* Append a re-ranked candidate to the results, growing them as needed. */
@@ -557,56 +577,36 @@ next_batch(IndexScanDesc scan)
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 
 	so->nresults = so->next_result = 0;
-	for (;;)
+	while (so->nresults < so->batch_size)
 	{
-		int			n;
+		int			n = take_candidates(scan);
 
-		so->heap_len = 0;
-		fill_batch(scan);
-		n = so->heap_len;
 		if (n == 0)
 		{
-			if (so->nresults > 0)
-				break;
-			/* these lists are used up: an iterative scan goes on to the next ones */
-			if (so->window_end >= so->nprobes)
-			{
+			if (so->nresults == 0)
 				so->exhausted = true;
-				return;
-			}
-			so->window_start = so->window_end;
-			so->window_end = Min(so->window_end + so->window_size, so->nprobes);
-			so->have_bound = false;
-			continue;
+			break;
 		}
-		qsort(so->heap, n, sizeof(Candidate), candidate_qsort_cmp);
-		so->bound = so->heap[n - 1];
-		so->have_bound = true;
-
 		if (!so->rerank)
 		{
 			for (int i = 0; i < n; i++)
 				add_result(so, &so->heap[i].tid, so->heap[i].distance);
 			break;
 		}
-		else
-		{
-			/*
-			 * Read the rows in TID order: the heap is then read forward, and
-			 * candidates sharing a page read it once (the reader keeps the
-			 * last page pinned).  The results are sorted by distance below.
-			 */
-			qsort(so->heap, n, sizeof(Candidate), candidate_tid_cmp);
-			for (int i = 0; i < n; i++)
-			{
-				double		distance;
 
-				if (exact_distance(scan, &so->heap[i].tid, &distance))
-					add_result(so, &so->heap[i].tid, distance);
-				CHECK_FOR_INTERRUPTS();
-			}
-			if (so->nresults >= so->batch_size)
-				break;
+		/*
+		 * Read the rows in TID order: the heap is then read forward, and
+		 * candidates sharing a page read it once (the reader keeps the last
+		 * page pinned).  The results are sorted by distance below.
+		 */
+		qsort(so->heap, n, sizeof(Candidate), candidate_tid_cmp);
+		for (int i = 0; i < n; i++)
+		{
+			double		distance;
+
+			if (exact_distance(scan, &so->heap[i].tid, &distance))
+				add_result(so, &so->heap[i].tid, distance);
+			CHECK_FOR_INTERRUPTS();
 		}
 	}
 	if (so->rerank)
