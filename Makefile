@@ -33,6 +33,7 @@ OBJS = \
 	src/ivfpq_info.o \
 	src/ivfpq_insert.o \
 	src/ivfpq_pages.o \
+	src/ivfpq_recall.o \
 	src/ivfpq_scan.o \
 	src/ivfpq_vacuum.o
 

@@ -13,3 +13,23 @@ CREATE FUNCTION vqpq_index_info(index regclass,
 	OUT quantization_error double precision, OUT current_error double precision, OUT advice text)
 	RETURNS record AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 COMMENT ON FUNCTION vqpq_index_info(regclass) IS 'options, size, list balance, training and drift of an ivfpq index';
+
+-- vqpq_index_recall is C: it scans the given index itself, from any schema
+DROP FUNCTION vqpq_index_recall(regclass, pqvector[], integer);
+DROP FUNCTION vqpq_index_recall(regclass, integer, integer);
+-- recall@k of an index at the current settings, on the given query vectors
+-- or on sample_size rows sampled from its table: each query runs through this
+-- index and exactly (one pass over the table); a returned row is a hit when
+-- its exact distance is within the exact k-th distance, so ties count.
+-- index_ms is the mean time of a query through the index, exact_ms the
+-- exact pass's time per query.
+CREATE FUNCTION vqpq_index_recall(index regclass, queries pqvector[], k integer DEFAULT 10,
+	OUT recall double precision, OUT queries_run integer, OUT nprobe integer, OUT rerank integer,
+	OUT index_ms double precision, OUT exact_ms double precision)
+	RETURNS record AS 'MODULE_PATHNAME', 'vqpq_index_recall_queries' LANGUAGE C STRICT;
+COMMENT ON FUNCTION vqpq_index_recall(regclass, pqvector[], integer) IS 'measures recall@k of an ivfpq index at the current settings on the given queries';
+CREATE FUNCTION vqpq_index_recall(index regclass, k integer DEFAULT 10, sample_size integer DEFAULT 100,
+	OUT recall double precision, OUT queries_run integer, OUT nprobe integer, OUT rerank integer,
+	OUT index_ms double precision, OUT exact_ms double precision)
+	RETURNS record AS 'MODULE_PATHNAME', 'vqpq_index_recall_sample' LANGUAGE C STRICT;
+COMMENT ON FUNCTION vqpq_index_recall(regclass, integer, integer) IS 'estimates recall@k of an ivfpq index at the current settings on a sample of its rows';

@@ -255,94 +255,19 @@ CREATE FUNCTION vqpq_index_prewarm(index regclass) RETURNS bigint
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 COMMENT ON FUNCTION vqpq_index_prewarm(regclass) IS 'reads an ivfpq index into shared buffers';
 
--- recall@k of an index at the current settings, on the given query vectors:
--- each query runs through the index and exactly (index scans off); a returned
--- row is a hit when its exact distance is within the exact k-th distance, so
--- ties count.  The SET clauses keep the planner settings changed inside to
--- the function.
+-- recall@k of an index at the current settings, on the given query vectors
+-- or on sample_size rows sampled from its table: each query runs through this
+-- index and exactly (one pass over the table); a returned row is a hit when
+-- its exact distance is within the exact k-th distance, so ties count.
+-- index_ms is the mean time of a query through the index, exact_ms the
+-- exact pass's time per query.
 CREATE FUNCTION vqpq_index_recall(index regclass, queries pqvector[], k integer DEFAULT 10,
 	OUT recall double precision, OUT queries_run integer, OUT nprobe integer, OUT rerank integer,
 	OUT index_ms double precision, OUT exact_ms double precision)
-	RETURNS record LANGUAGE plpgsql
-	SET enable_indexscan = on SET enable_seqscan = on
-AS $$
-DECLARE
-	tbl regclass;
-	expr text;
-	op text;
-	q pqvector;
-	kth float8;
-	hits bigint := 0;
-	t0 timestamptz;
-BEGIN
-	SELECT i.indrelid::regclass, pg_get_indexdef(i.indexrelid, 1, true),
-		   CASE c.opcname WHEN 'pqvector_l2_ops' THEN '<->' WHEN 'pqvector_ip_ops' THEN '<#>'
-						  WHEN 'pqvector_cosine_ops' THEN '<=>' END
-	  INTO tbl, expr, op
-	  FROM pg_index i JOIN pg_class r ON r.oid = i.indexrelid JOIN pg_am a ON a.oid = r.relam
-	  JOIN pg_opclass c ON c.oid = i.indclass[0]
-	 WHERE i.indexrelid = index AND a.amname = 'ivfpq';
-	IF tbl IS NULL THEN
-		RAISE EXCEPTION '"%" is not an ivfpq index', index USING ERRCODE = 'wrong_object_type';
-	END IF;
-	IF k < 1 THEN
-		RAISE EXCEPTION 'k must be at least 1, not %', k USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	recall := NULL;
-	queries_run := 0;
-	nprobe := current_setting('vqpq.nprobe')::integer;
-	rerank := current_setting('vqpq.rerank')::integer;
-	index_ms := 0;
-	exact_ms := 0;
-	FOREACH q IN ARRAY coalesce(queries, '{}') LOOP
-		PERFORM set_config('enable_indexscan', 'off', true);
-		PERFORM set_config('enable_seqscan', 'on', true);
-		t0 := clock_timestamp();
-		EXECUTE format('SELECT max(d) FROM (SELECT %s %s $1 AS d FROM %s ORDER BY 1 LIMIT %s) s', expr, op, tbl, k)
-		   INTO kth USING q;
-		exact_ms := exact_ms + 1000 * extract(epoch FROM clock_timestamp() - t0);
-
-		PERFORM set_config('enable_indexscan', 'on', true);
-		PERFORM set_config('enable_seqscan', 'off', true);
-		t0 := clock_timestamp();
-		EXECUTE format('SELECT count(*) FILTER (WHERE d <= $2) FROM (SELECT %s %s $1 AS d FROM %s ORDER BY %s %s $1 LIMIT %s) s',
-					   expr, op, tbl, expr, op, k)
-		   INTO STRICT kth USING q, kth;
-		index_ms := index_ms + 1000 * extract(epoch FROM clock_timestamp() - t0);
-		hits := hits + kth::bigint;
-		queries_run := queries_run + 1;
-	END LOOP;
-	IF queries_run > 0 THEN
-		recall := hits::float8 / (queries_run * k);
-		index_ms := index_ms / queries_run;
-		exact_ms := exact_ms / queries_run;
-	END IF;
-END $$;
-
--- The same, with sample_size rows of the table itself as the queries.
+	RETURNS record AS 'MODULE_PATHNAME', 'vqpq_index_recall_queries' LANGUAGE C STRICT;
+COMMENT ON FUNCTION vqpq_index_recall(regclass, pqvector[], integer) IS 'measures recall@k of an ivfpq index at the current settings on the given queries';
 CREATE FUNCTION vqpq_index_recall(index regclass, k integer DEFAULT 10, sample_size integer DEFAULT 100,
 	OUT recall double precision, OUT queries_run integer, OUT nprobe integer, OUT rerank integer,
 	OUT index_ms double precision, OUT exact_ms double precision)
-	RETURNS record LANGUAGE plpgsql
-AS $$
-DECLARE
-	tbl regclass;
-	expr text;
-	sample pqvector[];
-BEGIN
-	SELECT i.indrelid::regclass, pg_get_indexdef(i.indexrelid, 1, true) INTO tbl, expr
-	  FROM pg_index i JOIN pg_class r ON r.oid = i.indexrelid JOIN pg_am a ON a.oid = r.relam
-	 WHERE i.indexrelid = index AND a.amname = 'ivfpq';
-	IF tbl IS NULL THEN
-		RAISE EXCEPTION '"%" is not an ivfpq index', index USING ERRCODE = 'wrong_object_type';
-	END IF;
-	IF k < 1 OR sample_size < 1 THEN
-		RAISE EXCEPTION 'k and sample_size must be at least 1, not % and %', k, sample_size
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	EXECUTE format('SELECT array_agg(v) FROM (SELECT %s AS v FROM %s WHERE %s IS NOT NULL ORDER BY random() LIMIT %s) s',
-				   expr, tbl, expr, sample_size)
-	   INTO sample;
-	SELECT * INTO recall, queries_run, nprobe, rerank, index_ms, exact_ms FROM vqpq_index_recall(index, sample, k);
-END $$;
+	RETURNS record AS 'MODULE_PATHNAME', 'vqpq_index_recall_sample' LANGUAGE C STRICT;
 COMMENT ON FUNCTION vqpq_index_recall(regclass, integer, integer) IS 'estimates recall@k of an ivfpq index at the current settings on a sample of its rows';

@@ -58,9 +58,28 @@ SELECT recall, queries_run FROM vqpq_index_recall('inf_idx', ARRAY['[1,1,1,1]', 
 SELECT recall, queries_run FROM vqpq_index_recall('inf_idx', '{}'::pqvector[], 3);
 RESET vqpq.nprobe;
 RESET vqpq.rerank;
--- the planner settings it changes inside are back afterwards
-SHOW enable_indexscan;
-SHOW enable_seqscan;
+-- it measures the index it is given, not whichever the planner would pick:
+-- one list probed of one (every row), and one of 200 (ten rows)
+CREATE TABLE spread (id int, val pqvector(4));
+INSERT INTO spread SELECT i, ARRAY(SELECT sin(i * 12.9898 + j * 78.233) * 437.585 - floor(sin(i * 12.9898 + j * 78.233) * 437.585)
+                                     FROM generate_series(1, 4) j)::real[]
+  FROM generate_series(1, 2000) i;
+CREATE INDEX spread_one_list ON spread USING ivfpq (val) WITH (nlist = 1, m = 2, nbits = 8);
+CREATE INDEX spread_200_lists ON spread USING ivfpq (val) WITH (nlist = 200, m = 2, nbits = 8);
+SET vqpq.nprobe = 1;
+SELECT round((SELECT recall FROM vqpq_index_recall('spread_one_list', 10, 50))::numeric, 1) AS one_list,
+       (SELECT recall FROM vqpq_index_recall('spread_200_lists', 10, 50)) < 0.6 AS lists_200_below_60_percent;
+RESET vqpq.nprobe;
+DROP TABLE spread;
+-- and it works wherever the extension lives, whatever the search_path
+CREATE SCHEMA vqpq_elsewhere;
+ALTER EXTENSION vqpq SET SCHEMA vqpq_elsewhere;
+SET search_path = pg_catalog;
+SELECT queries_run FROM vqpq_elsewhere.vqpq_index_recall('public.inf_idx', 5, 20);
+SELECT recall, queries_run FROM vqpq_elsewhere.vqpq_index_recall('public.inf_idx', ARRAY['[1,1,1,1]']::vqpq_elsewhere.pqvector[], 3);
+RESET search_path;
+ALTER EXTENSION vqpq SET SCHEMA public;
+DROP SCHEMA vqpq_elsewhere;
 
 -- an index built on no rows, and one built on few
 CREATE TABLE few (val pqvector(2));

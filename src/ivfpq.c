@@ -178,6 +178,33 @@ ivfpq_prepare_vector(IvfpqMetric metric, int dims, Datum value, float *out)
 	return true;
 }
 
+/*
+ * The exact distance of a row's vector x to a prepared query, in an
+ * order-preserving form of the operator's value: squared for L2, the
+ * negative product for inner product, 1 - cosine (NaN for a zero vector).
+ */
+double
+ivfpq_exact_distance(IvfpqMetric metric, const float *x, const float *query, int dims)
+{
+	switch (metric)
+	{
+		case IVFPQ_METRIC_L2:
+			return vqpq_kernels.l2_squared(x, query, dims);
+		case IVFPQ_METRIC_IP:
+			return -(double) vqpq_kernels.inner_product(x, query, dims);
+		case IVFPQ_METRIC_COSINE:
+			{
+				float		dot,
+							na,
+							nb;
+
+				vqpq_kernels.cosine_parts(x, query, dims, &dot, &na, &nb);
+				return 1.0 - (double) dot / sqrt((double) na * (double) nb);
+			}
+	}
+	pg_unreachable();
+}
+
 /* Scratch for ivfpq_assign_and_encode of up to rows vectors at a time. */
 Size
 ivfpq_encode_scratch_size(int rows, int nlist, const VqpqPq *pq)

@@ -223,6 +223,7 @@ extern void ivfpq_assign_and_encode(const IvfpqQuantizer *q, float *vectors, int
 									int32 *lists, uint8 *codes, float *scratch);
 extern Size ivfpq_encode_scratch_size(int rows, int nlist, const VqpqPq *pq);
 extern bool ivfpq_prepare_vector(IvfpqMetric metric, int dims, Datum value, float *out);
+extern double ivfpq_exact_distance(IvfpqMetric metric, const float *x, const float *query, int dims);
 
 /* ivfpq_pages.c */
 extern Buffer ivfpq_new_buffer(Relation index, ForkNumber forknum);
@@ -270,6 +271,10 @@ extern void ivfpq_row_reader_check_tid(IvfpqRowReader *reader, const ItemPointer
 extern const struct PqVector *ivfpq_row_reader_fetch(IvfpqRowReader *reader, const ItemPointerData *tid,
 													 Snapshot snapshot);
 extern void ivfpq_row_reader_end(IvfpqRowReader *reader);
+
+/* ivfpq_info.c */
+extern Relation ivfpq_open_for_reading(Oid indexoid, Relation *heap);
+extern void ivfpq_close_for_reading(Relation index, Relation heap);
 
 /* ivfpq_cache.c */
 extern IvfpqQuantizer *ivfpq_pin_quantizer(Relation index);

@@ -45,8 +45,8 @@
  * Open an ivfpq index for reading, checking the caller may read its table.
  * Returns the index; *heap is its table, both opened with AccessShareLock.
  */
-static Relation
-open_ivfpq_index(Oid indexoid, Relation *heap)
+Relation
+ivfpq_open_for_reading(Oid indexoid, Relation *heap)
 {
 	Oid			heapoid = IndexGetRelation(indexoid, true);
 	Relation	index;
@@ -73,8 +73,8 @@ open_ivfpq_index(Oid indexoid, Relation *heap)
 	return index;
 }
 
-static void
-close_ivfpq_index(Relation index, Relation heap)
+void
+ivfpq_close_for_reading(Relation index, Relation heap)
 {
 	index_close(index, AccessShareLock);
 	table_close(heap, AccessShareLock);
@@ -198,7 +198,7 @@ Datum
 vqpq_index_info(PG_FUNCTION_ARGS)
 {
 	Relation	heap;
-	Relation	index = open_ivfpq_index(PG_GETARG_OID(0), &heap);
+	Relation	index = ivfpq_open_for_reading(PG_GETARG_OID(0), &heap);
 	IvfpqMetaPageData meta;
 	int64	   *sizes;
 	int64		rows = 0;
@@ -304,7 +304,7 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 	values[i++] = CStringGetTextDatum(advice.data);
 	Assert(i == desc->natts);
 
-	close_ivfpq_index(index, heap);
+	ivfpq_close_for_reading(index, heap);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
 
@@ -317,7 +317,7 @@ Datum
 vqpq_index_prewarm(PG_FUNCTION_ARGS)
 {
 	Relation	heap;
-	Relation	index = open_ivfpq_index(PG_GETARG_OID(0), &heap);
+	Relation	index = ivfpq_open_for_reading(PG_GETARG_OID(0), &heap);
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 
 	for (BlockNumber blkno = 0; blkno < nblocks; blkno++)
@@ -327,6 +327,6 @@ vqpq_index_prewarm(PG_FUNCTION_ARGS)
 	}
 	ivfpq_unpin_quantizer(ivfpq_pin_quantizer(index));
 
-	close_ivfpq_index(index, heap);
+	ivfpq_close_for_reading(index, heap);
 	PG_RETURN_INT64((int64) nblocks);
 }

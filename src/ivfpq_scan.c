@@ -220,25 +220,7 @@ exact_distance(IndexScanDesc scan, ItemPointer tid, double *distance)
 
 	if (v == NULL)
 		return false;
-	switch (so->metric)
-	{
-		case IVFPQ_METRIC_L2:
-			*distance = vqpq_kernels.l2_squared(v->x, so->query, so->dims);
-			break;
-		case IVFPQ_METRIC_IP:
-			*distance = -(double) vqpq_kernels.inner_product(v->x, so->query, so->dims);
-			break;
-		case IVFPQ_METRIC_COSINE:
-			{
-				float		dot,
-							na,
-							nb;
-
-				vqpq_kernels.cosine_parts(v->x, so->query, so->dims, &dot, &na, &nb);
-				*distance = 1.0 - (double) dot / sqrt((double) na * (double) nb);
-				break;
-			}
-	}
+	*distance = ivfpq_exact_distance(so->metric, v->x, so->query, so->dims);
 	return true;
 }
 
