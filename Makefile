@@ -26,6 +26,12 @@ OBJS = \
 	src/pq.o \
 	src/ivfpq.o \
 	src/ivfpq_build.o \
+	src/ivfpq_build_encode.o \
+	src/ivfpq_build_parallel.o \
+	src/ivfpq_build_plan.o \
+	src/ivfpq_build_sample.o \
+	src/ivfpq_build_train.o \
+	src/ivfpq_build_write.o \
 	src/ivfpq_cache.o \
 	src/ivfpq_check.o \
 	src/ivfpq_entries.o \

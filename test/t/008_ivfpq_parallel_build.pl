@@ -1,7 +1,8 @@
 # Parallel build: with max_parallel_maintenance_workers > 0, workers assign
 # and encode rows; DEBUG says how many; the index is the same, page for page,
 # as a serial build of the same table, for CREATE INDEX and for CREATE INDEX
-# CONCURRENTLY.
+# CONCURRENTLY; when maintenance_work_mem cannot hold every participant's
+# copy of the quantizer, fewer workers are used and a NOTICE says so.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -55,6 +56,35 @@ my $query = q{SET enable_seqscan = off;
 my $through_parallel = $node->safe_psql('postgres', $query);
 $node->safe_psql('postgres', 'DROP INDEX parallel_idx; DROP INDEX concurrent_idx');
 is($node->safe_psql('postgres', $query), $through_parallel, 'queries return the same rows through either index');
+
+# Each participant keeps a copy of the quantizer (2,000 lists of 2,000
+# dimensions: 34 MB), which counts against maintenance_work_mem: 100 MB
+# holds two of them besides the sorts, so one of the two workers planned
+# is used, and a NOTICE says why
+$node->safe_psql('postgres', q{
+	SELECT setseed(0.1);
+	CREATE TABLE wide AS SELECT i AS id, ARRAY(SELECT random() FROM generate_series(1, 2000) WHERE i > 0)::real[]::pqvector(2000) AS v
+	  FROM generate_series(1, 2100) i;
+	ALTER TABLE wide SET (parallel_workers = 2);
+});
+($ret, $out, $err) = $node->psql('postgres', q{
+	SET client_min_messages = debug1;
+	SET max_parallel_maintenance_workers = 2;
+	SET min_parallel_table_scan_size = 1;
+	SET maintenance_work_mem = '100MB';
+	CREATE INDEX wide_idx ON wide USING ivfpq (v) WITH (nlist = 2000);
+});
+is($ret, 0, 'a build whose quantizer copies do not all fit succeeds');
+like($err, qr/NOTICE:  building ivfpq index "wide_idx" with 1 of the 2 parallel workers planned/,
+	'a NOTICE says how many workers fit');
+like($err, qr/DETAIL:  Each participant needs 3\d MB for its copy of the quantizer, and maintenance_work_mem of 100 MB holds 2 of them/,
+	'and why');
+like($err, qr/ivfpq build: using 1 parallel workers/, 'and it uses that many');
+is($node->safe_psql('postgres', "SELECT count(*) FROM vqpq_index_check('wide_idx')"), '0',
+	'the index is sound');
+is($node->safe_psql('postgres', 'SET enable_seqscan = off; SET vqpq.nprobe = 2000;
+	SELECT count(*) FROM (SELECT id FROM wide ORDER BY v <-> (SELECT v FROM wide WHERE id = 1) LIMIT 10000) s'),
+	'2100', 'and holds every row');
 
 $node->stop;
 done_testing();
