@@ -39,7 +39,7 @@ install_packages() {
 	)
 	local missing=()
 	for p in "${pkgs[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+		[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = 'install ok installed' ] || missing+=("$p")
 	done
 	if [ ${#missing[@]} -eq 0 ]; then
 		log "packages: all present"
