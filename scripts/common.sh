@@ -91,3 +91,6 @@ stop_scratch_server() {
 	rm -rf "$SCRATCH_DIR"
 	SCRATCH_DIR=
 }
+
+# Other PostgreSQL versions, pgTAP and pgvector: ensure_postgres MAJOR, ...
+. "$VQPQ_ROOT/scripts/pg_versions.sh"
