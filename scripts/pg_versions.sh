@@ -200,13 +200,14 @@ pgv_route() {
 	local var=VQPQ_PG${1}_ROUTE
 	if [ -n "${!var:-}" ]; then
 		echo "${!var}"
-	elif pgv_is_debian_major "$1"; then
-		echo debian
-	elif [ "$1" = 17 ]; then
-		echo trixie
-	else
-		echo source
+		return
 	fi
+	case $1 in
+		15) echo debian ;;
+		17) echo trixie ;;
+		18) echo source ;;
+		*) if pgv_is_debian_major "$1"; then echo debian; else echo source; fi ;;
+	esac
 }
 
 # ensure_postgres MAJOR: the server MAJOR with headers, PGXS, pg_regress and
