@@ -2,28 +2,35 @@
 # and benchmarks need in each (pgTAP, pgvector).  Sourced by common.sh after
 # log, die and as_root; defines functions and a few variables, runs nothing.
 #
-#   ensure_postgres MAJOR   the server and its headers; sets PG_MAJOR, PG_BIN,
-#                           PG_CONFIG.  15 is Debian 12's own (apt packages);
-#                           a major Debian 12 does not ship (18) is built from
-#                           Debian's source package into the cache.
+#   ensure_postgres MAJOR   the server, its headers, PGXS, pg_regress and the
+#                           TAP modules; sets PG_MAJOR, PG_BIN and PG_CONFIG.
+#                           15: Debian 12's packages.  18: Debian's source
+#                           package built into the cache.  17: Debian 13's
+#                           binary packages unpacked into the cache (see
+#                           pgv_trixie_postgres).  16: not to be had here.
 #   ensure_pgtap [MAJOR]    pgTAP in that server (default: $PG_MAJOR)
 #   ensure_pgvector [MAJOR] pgvector in that server (default: $PG_MAJOR)
 #
-# Whatever is built from source goes into $VQPQ_CACHE, one directory per
+# Whatever is built or unpacked goes into $VQPQ_CACHE, one directory per
 # package version, and is reused when present: a second run only checks that
-# the cached build is installed.
+# the cached build is there and installed.
 #
-# Sources come from Debian's archive: a deb-src-only entry for the suites in
-# VQPQ_SRC_SUITES, pointing at the same archive as the machine's own apt
-# sources (read from the apt configuration at run time), in its own file.
-# deb-src lines make no binary package installable, so apt never upgrades the
-# system from them.
+# Everything comes from Debian's archive, the one the machine's own apt
+# sources use (read from the apt configuration at run time):
+# - source packages through a deb-src-only entry for VQPQ_SRC_SUITES in its
+#   own file, /etc/apt/sources.list.d/vqpq-deb-src.sources; deb-src lines
+#   make no binary package installable, so apt never upgrades the system from
+#   them;
+# - Debian 13's binary packages (17) through a private apt under
+#   $VQPQ_CACHE/apt that only downloads, invisible to the system's apt.
 #
 # Settings (environment):
 #   VQPQ_CACHE            cache directory            (/var/cache/vqpq)
+#   VQPQ_PG<N>_ROUTE      debian, source or trixie   (see pgv_route)
 #   VQPQ_SRC_SUITES       suites for deb-src         ("sid trixie")
 #   VQPQ_PG<N>_SOURCE     apt-get source spec for PostgreSQL N ("postgresql-N";
 #                         e.g. postgresql-18=18.6-3 to pin)
+#   VQPQ_TRIXIE_SUITE     suite of the trixie route  (trixie)
 #   VQPQ_PGTAP_SOURCE     ("pgtap/sid pgtap/trixie": the first that downloads)
 #   VQPQ_PGVECTOR_SOURCE  ("pgvector/trixie": 0.8.0; for 18 and later
 #                         "pgvector/sid pgvector/trixie", as 0.8.0 does not
@@ -41,6 +48,27 @@ VQPQ_APT_SOURCES_FILE=/etc/apt/sources.list.d/vqpq-deb-src.sources
 PGV_PG_RECIPE=1
 # contrib modules the tests use (pageinspect) and a few cheap useful ones
 PGV_CONTRIB="pageinspect pg_prewarm pg_buffercache amcheck pg_stat_statements"
+
+# pgv_locked FUNCTION ARGS...: run FUNCTION holding the cache's lock, so that
+# two runs on one machine do not build into the same directory at once (a
+# nested call, or a cache that cannot be created, runs without it).
+pgv_locked() {
+	local rc
+	if [ -n "${PGV_LOCK_FD:-}" ] || ! mkdir -p "$VQPQ_CACHE" 2>/dev/null; then
+		"$@"
+		return
+	fi
+	exec {PGV_LOCK_FD}>>"$VQPQ_CACHE/.lock"
+	if ! flock -n "$PGV_LOCK_FD"; then
+		log "waiting for another run's lock on $VQPQ_CACHE"
+		flock -w 3600 "$PGV_LOCK_FD" || die "no lock on $VQPQ_CACHE/.lock within an hour"
+	fi
+	"$@"
+	rc=$?
+	exec {PGV_LOCK_FD}>&-
+	PGV_LOCK_FD=
+	return $rc
+}
 
 pgv_apt_get() {
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"
@@ -77,22 +105,24 @@ pgv_is_debian_major() {
 
 # The archive the machine's own Debian sources use: the site of the "deb"
 # index targets of this release (bookworm), as apt's configuration lists them
-# (deb822 .sources files and sources.list alike).
+# (deb822 .sources files and sources.list alike).  Sets PGV_ARCHIVE_URI.
 pgv_archive_uri() {
-	local codename uri
+	local codename
+	[ -n "${PGV_ARCHIVE_URI:-}" ] && return 0
 	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 	[ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release"
-	uri=$(apt-get indextargets --format '$(TARGET_OF) $(RELEASE) $(COMPONENT) $(SITE)' 2>/dev/null |
+	PGV_ARCHIVE_URI=$(apt-get indextargets --format '$(TARGET_OF) $(RELEASE) $(COMPONENT) $(SITE)' 2>/dev/null |
 		awk -v r="$codename" '$1 == "deb" && $2 == r && $3 == "main" { print $4; exit }')
-	[ -n "$uri" ] || die "no 'deb ... $codename main' entry in the apt sources to take the archive from"
-	echo "$uri"
+	[ -n "$PGV_ARCHIVE_URI" ] || die "no 'deb ... $codename main' entry in the apt sources to take the archive from"
 }
 
 # Write the deb-src entry when it is missing or different, and then update
 # the lists.
 pgv_ensure_apt_sources() {
 	local uri want keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-	uri=$(pgv_archive_uri)
+	[ -n "${PGV_APT_SOURCES_OK:-}" ] && return 0
+	pgv_archive_uri
+	uri=$PGV_ARCHIVE_URI
 	want="# Written by vqpq's scripts/pg_versions.sh: source packages only (deb-src),
 # from the same archive as this machine's own sources.
 Types: deb-src
@@ -106,6 +136,7 @@ Signed-By: $keyring"
 		printf '%s\n' "$want" | as_root tee "$VQPQ_APT_SOURCES_FILE" >/dev/null
 		pgv_apt_update
 	fi
+	PGV_APT_SOURCES_OK=1
 }
 
 pgv_apt_update() {
@@ -151,16 +182,22 @@ pgv_fetch_orig() {
 # PGV_SRC_TARBALL (cached path) and PGV_SRC_VERSION (upstream version).
 # Updates the apt lists (once a run) when apt knows none of them.
 pgv_source() {
-	local spec info file sha known=
+	local spec file sha info infos=()
 	PGV_SRC_TARBALL='' PGV_SRC_VERSION=''
 	pgv_ensure_apt_sources
 	for spec in "$@"; do
-		pgv_orig_info "$spec" >/dev/null && known=1
+		infos+=("$spec $(pgv_orig_info "$spec" || true)")
 	done
-	[ -n "$known" ] || [ -n "${PGV_APT_UPDATED:-}" ] || pgv_apt_update
-	for spec in "$@"; do
-		info=$(pgv_orig_info "$spec") || continue
-		read -r file sha <<<"$info"
+	if [[ "${infos[*]}" != *.orig.tar.* ]] && [ -z "${PGV_APT_UPDATED:-}" ]; then
+		pgv_apt_update
+		infos=()
+		for spec in "$@"; do
+			infos+=("$spec $(pgv_orig_info "$spec" || true)")
+		done
+	fi
+	for info in "${infos[@]}"; do
+		read -r spec file sha <<<"$info"
+		[ -n "$sha" ] || continue
 		PGV_SRC_TARBALL=$(pgv_fetch_orig "$file" "$sha" "$spec") || continue
 		PGV_SRC_VERSION=${file#*_}
 		PGV_SRC_VERSION=${PGV_SRC_VERSION%.orig.tar.*}
@@ -212,7 +249,8 @@ pgv_route() {
 
 # ensure_postgres MAJOR: the server MAJOR with headers, PGXS, pg_regress and
 # the TAP modules; sets PG_MAJOR, PG_BIN and PG_CONFIG.
-ensure_postgres() {
+ensure_postgres() { pgv_locked pgv_ensure_postgres "$@"; }
+pgv_ensure_postgres() {
 	local major=${1:?ensure_postgres MAJOR} route
 	route=$(pgv_route "$major")
 	case $route in
@@ -335,7 +373,8 @@ pgv_tapt_update() {
 pgv_tapt_setup() {
 	local d=$VQPQ_CACHE/apt/$PGV_TRIXIE_SUITE want keyring=/usr/share/keyrings/debian-archive-keyring.gpg opts=
 	[ -f "$keyring" ] && opts="[signed-by=$keyring] "
-	want="deb $opts$(pgv_archive_uri) $PGV_TRIXIE_SUITE main"
+	pgv_archive_uri
+	want="deb $opts$PGV_ARCHIVE_URI $PGV_TRIXIE_SUITE main"
 	mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
 	[ -f "$d/status" ] || : >"$d/status"
 	# apt downloads as _apt
@@ -363,7 +402,7 @@ pgv_tapt_candidate() {
 pgv_trixie_postgres() {
 	local major=$1 ver prefix
 	pgv_cache_init
-	pgv_apt_install build-essential patchelf libipc-run-perl
+	pgv_apt_install build-essential patchelf libipc-run-perl tzdata
 	pgv_tapt_setup
 	ver=$(pgv_tapt_candidate "postgresql-$major")
 	if [ -z "$ver" ] && [ -z "${PGV_TAPT_UPDATED:-}" ]; then
@@ -480,7 +519,8 @@ pgv_pg_config() {
 }
 
 # ensure_pgtap [MAJOR]: pgTAP in that server, and pg_prove
-ensure_pgtap() {
+ensure_pgtap() { pgv_locked pgv_ensure_pgtap "$@"; }
+pgv_ensure_pgtap() {
 	local major=${1:-$PG_MAJOR} pgc
 	pgc=$(pgv_pg_config "$major")
 	pgv_apt_install libtap-parser-sourcehandler-pgtap-perl
@@ -497,7 +537,8 @@ ensure_pgtap() {
 
 # ensure_pgvector [MAJOR]: pgvector in that server, built with its default
 # -march=native (so the build is keyed by this CPU too)
-ensure_pgvector() {
+ensure_pgvector() { pgv_locked pgv_ensure_pgvector "$@"; }
+pgv_ensure_pgvector() {
 	local major=${1:-$PG_MAJOR} pgc specs
 	pgc=$(pgv_pg_config "$major")
 	pgv_cache_init
