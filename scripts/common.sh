@@ -4,7 +4,7 @@
 
 VQPQ_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_MAJOR=${PG_MAJOR:-15}
-PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin	# install_packages sets it for PG_MAJOR
 
 log() { printf '\n== %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -28,28 +28,29 @@ as_scratch_user() {
 	fi
 }
 
-# Debian packages: the server, headers, test tools and the demo data set.
+# Debian packages (test tools and the demo data set), then the server of
+# PG_MAJOR with its headers and pgTAP (scripts/pg_versions.sh: 15 from Debian
+# 12's packages, others built or unpacked into a cache); sets PG_BIN.
 install_packages() {
 	local pkgs=(
 		build-essential
-		"postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
-		"postgresql-$PG_MAJOR-pgtap" libtap-parser-sourcehandler-pgtap-perl
+		libtap-parser-sourcehandler-pgtap-perl
 		libipc-run-perl
 		python3 dataset-fashion-mnist
 	)
 	local missing=()
 	for p in "${pkgs[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+		[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = 'install ok installed' ] || missing+=("$p")
 	done
 	if [ ${#missing[@]} -eq 0 ]; then
 		log "packages: all present"
-		return
+	else
+		log "installing packages: ${missing[*]}"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	fi
-	log "installing packages: ${missing[*]}"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	# The package starts a cluster of its own; we use scratch servers only.
-	as_root sh -c "command -v pg_ctlcluster >/dev/null && pg_ctlcluster $PG_MAJOR main stop 2>/dev/null || true"
+	ensure_postgres "$PG_MAJOR"
+	ensure_pgtap "$PG_MAJOR"
 }
 
 # Build with the given extra compiler flags (COPT) and install into the server.
@@ -91,3 +92,6 @@ stop_scratch_server() {
 	rm -rf "$SCRATCH_DIR"
 	SCRATCH_DIR=
 }
+
+# Other PostgreSQL versions, pgTAP and pgvector: ensure_postgres MAJOR, ...
+. "$VQPQ_ROOT/scripts/pg_versions.sh"
