@@ -7,7 +7,8 @@
  *	block 0				metapage: format, parameters, where everything starts
  *	centroid pages		nlist x dims float4s, packed back to back over pages
  *	codebook pages		ksub x dims float4s (each sub-space's sub-centroids)
- *	list pages			one IvfpqListData per inverted list
+ *	list pages			one IvfpqListData per inverted list (and, for cosine,
+ *						one more: the chain of rows without direction)
  *	entry pages			per list, a chain of pages of entries, each a heap
  *						TID (6 bytes) and a PQ code (code_size bytes): one
  *						after the other, or for 4-bit codes in blocks of 32
@@ -35,10 +36,12 @@
 
 #define IVFPQ_MAGIC				0x49565051	/* "IVPQ" */
 /*
- * Format 2 stores 4-bit codes in fast-scan blocks; format 1 stored them one
- * entry after another.  8-bit indexes are the same in both.
+ * Format 3 keeps a cosine index's rows without direction (zero vectors) on
+ * a chain of their own, after the nlist lists; format 2 had them in the
+ * lists.  Format 2 stores 4-bit codes in fast-scan blocks; format 1 stored
+ * them one entry after another.  8-bit indexes are the same in all three.
  */
-#define IVFPQ_FORMAT_VERSION	2
+#define IVFPQ_FORMAT_VERSION	3
 #define IVFPQ_PAGE_ID			0xFF91
 #define IVFPQ_METAPAGE_BLKNO	0
 
@@ -123,6 +126,16 @@ typedef struct IvfpqListData
 } IvfpqListData;
 
 #define IVFPQ_LISTS_PER_PAGE	((int) (IVFPQ_PAGE_CAPACITY / sizeof(IvfpqListData)))
+
+/*
+ * Under cosine a zero vector has no direction: its distance to anything is
+ * NaN, which sorts after every number.  From format 3 on, such rows are
+ * kept on a chain of their own, stored after the nlist lists as list
+ * number nlist, which scans return last.
+ */
+#define IvfpqHasNodirList(meta) \
+	((meta)->version >= 3 && (meta)->metric == IVFPQ_METRIC_COSINE)
+#define IvfpqStoredLists(meta) ((meta)->nlist + (IvfpqHasNodirList(meta) ? 1 : 0))
 
 /*
  * Entries (ivfpq_entries.c).  Row-major: heap TID then code, one entry after

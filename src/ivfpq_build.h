@@ -60,6 +60,7 @@ typedef struct IvfpqBuildState
 	/* encoding */
 	float	   *batch;
 	ItemPointerData *batch_tids;
+	bool	   *batch_nodir;	/* no direction (cosine): the chain after the lists */
 	int			batch_n;
 	int32	   *batch_lists;
 	uint8	   *batch_codes;

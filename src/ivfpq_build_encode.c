@@ -32,6 +32,12 @@ ivfpq_flush_batch(IvfpqBuildState *bs)
 	{
 		bytea	   *code = palloc(VARHDRSZ + code_size);
 
+		if (bs->batch_nodir[i])
+		{
+			bs->batch_lists[i] = bs->nlist;
+			memset(bs->batch_codes + (Size) i * code_size, 0, code_size);
+		}
+
 		SET_VARSIZE(code, VARHDRSZ + code_size);
 		memcpy(VARDATA(code), bs->batch_codes + (Size) i * code_size, code_size);
 		ExecClearTuple(bs->slot);
@@ -59,9 +65,10 @@ ivfpq_encode_callback(Relation index, ItemPointer tid, Datum *values, bool *isnu
 	bs->heap_tuples += 1;
 	if (isnull[0])
 		return;
-	/* a zero vector under cosine is indexed as zero: found by the scan, last */
-	ivfpq_prepare_vector(bs->metric, bs->dims, values[0],
-						 bs->batch + (Size) bs->batch_n * bs->dims);
+	/* a zero vector under cosine goes on the chain after the lists */
+	bs->batch_nodir[bs->batch_n] =
+		!ivfpq_prepare_vector(bs->metric, bs->dims, values[0], bs->batch + (Size) bs->batch_n * bs->dims) &&
+		IvfpqHasNodirList(&bs->quantizer.meta);
 	bs->batch_tids[bs->batch_n++] = *tid;
 	if (bs->batch_n == VQPQ_ASSIGN_BLOCK)
 		ivfpq_flush_batch(bs);
@@ -102,6 +109,7 @@ ivfpq_begin_batches(IvfpqBuildState *bs)
 
 	bs->batch = palloc(mul_size(mul_size(VQPQ_ASSIGN_BLOCK, bs->dims), sizeof(float)));
 	bs->batch_tids = palloc(sizeof(ItemPointerData) * VQPQ_ASSIGN_BLOCK);
+	bs->batch_nodir = palloc(sizeof(bool) * VQPQ_ASSIGN_BLOCK);
 	bs->batch_lists = palloc(sizeof(int32) * VQPQ_ASSIGN_BLOCK);
 	bs->batch_codes = palloc((Size) VQPQ_ASSIGN_BLOCK * q->meta.code_size);
 	bs->scratch = MemoryContextAllocHuge(CurrentMemoryContext,

@@ -272,6 +272,8 @@ ivfpq_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 
 	/* the leader's quantizer, from the pages it wrote */
 	centroid_bytes = mul_size(mul_size((Size) bs.nlist, bs.dims), sizeof(float));
+	q->meta.version = IVFPQ_FORMAT_VERSION;
+	q->meta.metric = bs.metric;
 	q->meta.trained = 1;
 	q->meta.dims = bs.dims;
 	q->meta.nlist = bs.nlist;

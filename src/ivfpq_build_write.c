@@ -68,7 +68,8 @@ ivfpq_write_lists(IvfpqBuildState *bs)
 {
 	IvfpqQuantizer *q = &bs->quantizer;
 	IvfpqMetaPageData *meta = &q->meta;
-	IvfpqListData *lists = palloc0(sizeof(IvfpqListData) * bs->nlist);
+	int			nlists = IvfpqStoredLists(meta);
+	IvfpqListData *lists = palloc0(sizeof(IvfpqListData) * nlists);
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(bs->sortdesc, &TTSOpsMinimalTuple);
 	bool		have = false;
 	IvfpqEntryLayout layout;
@@ -81,7 +82,7 @@ ivfpq_write_lists(IvfpqBuildState *bs)
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, 0);
 
 	/* list pages, filled in once the entry chains exist */
-	meta->lists_pages = (bs->nlist + IVFPQ_LISTS_PER_PAGE - 1) / IVFPQ_LISTS_PER_PAGE;
+	meta->lists_pages = (nlists + IVFPQ_LISTS_PER_PAGE - 1) / IVFPQ_LISTS_PER_PAGE;
 	for (uint32 i = 0; i < meta->lists_pages; i++)
 	{
 		buf = new_page(bs, IVFPQ_PAGE_LISTS);
@@ -92,7 +93,7 @@ ivfpq_write_lists(IvfpqBuildState *bs)
 
 	/* each list's entries, in sorted order, on its own chain */
 	have = tuplesort_gettupleslot(bs->sort, true, false, slot, NULL);
-	for (int list = 0; list < bs->nlist; list++)
+	for (int list = 0; list < nlists; list++)
 	{
 		Page		page;
 
@@ -139,7 +140,7 @@ ivfpq_write_lists(IvfpqBuildState *bs)
 	for (uint32 i = 0; i < meta->lists_pages; i++)
 	{
 		int			first = i * IVFPQ_LISTS_PER_PAGE;
-		int			count = Min(IVFPQ_LISTS_PER_PAGE, bs->nlist - first);
+		int			count = Min(IVFPQ_LISTS_PER_PAGE, nlists - first);
 		Page		page;
 
 		buf = ReadBufferExtended(bs->index, bs->forknum, meta->lists_start + i, RBM_NORMAL, NULL);

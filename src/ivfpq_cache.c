@@ -203,7 +203,7 @@ load_quantizer(Relation index, const IvfpqMetaPageData *meta)
 
 	q->meta = *meta;
 	q->context = cxt;
-	q->list_start = alloc_array(cxt, nlist, sizeof(BlockNumber));
+	q->list_start = alloc_array(cxt, IvfpqStoredLists(meta), sizeof(BlockNumber));
 
 	/* list start pages never change after the build */
 	ivfpq_read_list_starts(index, meta, q->list_start);

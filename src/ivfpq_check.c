@@ -7,8 +7,8 @@
  * metapage says, of the right type; every list's chain (pages in range, of
  * the entry type, in no other chain, no cycle; entry counts that fit the
  * page and match pd_lower; heap TIDs that are valid and inside the table;
- * the insert hint on the chain); that the list pages hold nlist lists; and
- * that no initialized page belongs to no structure.
+ * the insert hint on the chain); that each list page holds its share of the
+ * lists; and that no initialized page belongs to no structure.
  */
 #include "postgres.h"
 
@@ -282,8 +282,8 @@ check_index(CheckState *cs)
 	}
 
 	/* lists and their chains */
-	last_pages = palloc(sizeof(BlockNumber) * meta.nlist);
-	for (uint32 list = 0; list < meta.nlist; list++)
+	last_pages = palloc(sizeof(BlockNumber) * IvfpqStoredLists(&meta));
+	for (uint32 list = 0; list < IvfpqStoredLists(&meta); list++)
 		last_pages[list] = InvalidBlockNumber;
 	for (uint32 p = 0; p < meta.lists_pages; p++)
 	{
@@ -354,7 +354,7 @@ check_index(CheckState *cs)
 		}
 		if (candidates != NIL)
 		{
-			for (uint32 list = 0; list < meta.nlist; list++)
+			for (uint32 list = 0; list < IvfpqStoredLists(&meta); list++)
 			{
 				bool		hint_seen;
 

@@ -18,13 +18,15 @@
 #define BLOCK_TIDS_SIZE		(VQPQ_FS_ROWS * IVFPQ_ENTRY_TID_SIZE)
 
 /*
- * Format 1 wrote 4-bit codes row-major where format 2 writes blocks; its
- * 8-bit indexes are laid out exactly as format 2's.
+ * Format 1 wrote 4-bit codes row-major where later formats write blocks;
+ * its 8-bit indexes are laid out exactly as theirs.  Format 2 differs from
+ * 3 only in where cosine's rows without direction are (ivfpq.h).
  */
 bool
 ivfpq_format_is_supported(const IvfpqMetaPageData *meta)
 {
-	return meta->version == IVFPQ_FORMAT_VERSION || (meta->version == 1 && meta->nbits == 8);
+	return meta->version == IVFPQ_FORMAT_VERSION || meta->version == 2 ||
+		(meta->version == 1 && meta->nbits == 8);
 }
 
 /* Bytes of a block of 32 rows with m 4-bit sub-quantizers. */

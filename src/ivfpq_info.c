@@ -202,6 +202,7 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 	IvfpqMetaPageData meta;
 	int64	   *sizes;
 	int64		rows = 0;
+	int64		list_rows = 0;
 	int64		inserted = 0;
 	double		sum_squares = 0;
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
@@ -218,13 +219,19 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 
 	ivfpq_read_meta(index, &meta);
-	sizes = palloc(sizeof(int64) * meta.nlist);
+	sizes = palloc(sizeof(int64) * IvfpqStoredLists(&meta));
 
-	/* every list's chain: entries and rows inserted since the build */
+	/*
+	 * Every list's chain: entries and rows inserted since the build.  The
+	 * chain of cosine's rows without direction counts as rows, not in the
+	 * balance of the lists.
+	 */
 	inserted = ivfpq_count_entries(index, &meta, sizes);
+	for (uint32 l = 0; l < IvfpqStoredLists(&meta); l++)
+		rows += sizes[l];
 	for (uint32 l = 0; l < meta.nlist; l++)
 	{
-		rows += sizes[l];
+		list_rows += sizes[l];
 		sum_squares += (double) sizes[l] * sizes[l];
 	}
 	qsort(sizes, meta.nlist, sizeof(int64), compare_int64);
@@ -253,9 +260,9 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 			appendStringInfo(&advice, "the data has drifted from what the index was trained on (quantization error %.3g on a sample of the table, %.3g at the build), which costs recall: REINDEX INDEX CONCURRENTLY %s retrains it; ",
 							 current_error, meta.pq_error,
 							 quote_identifier(RelationGetRelationName(index)));
-		if (rows > 0 && meta.nlist * sum_squares / ((double) rows * rows) > DRIFT_IMBALANCE)
+		if (list_rows > 0 && meta.nlist * sum_squares / ((double) list_rows * list_rows) > DRIFT_IMBALANCE)
 			appendStringInfo(&advice, "the lists are unbalanced (imbalance %.1f): REINDEX to retrain them; ",
-							 meta.nlist * sum_squares / ((double) rows * rows));
+							 meta.nlist * sum_squares / ((double) list_rows * list_rows));
 	}
 	if (rows > 0)
 		storage_advice(&advice, index, heap, meta.dims);
@@ -284,8 +291,8 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 	values[i++] = Int64GetDatum(sizes[0]);
 	values[i++] = Int64GetDatum(sizes[meta.nlist / 2]);
 	values[i++] = Int64GetDatum(sizes[meta.nlist - 1]);
-	if (rows > 0)
-		values[i++] = Float8GetDatum(meta.nlist * sum_squares / ((double) rows * rows));
+	if (list_rows > 0)
+		values[i++] = Float8GetDatum(meta.nlist * sum_squares / ((double) list_rows * list_rows));
 	else
 		nulls[i++] = true;
 	values[i++] = Int64GetDatum((int64) meta.sample_rows);

@@ -124,8 +124,15 @@ ivfpq_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	vector = palloc(sizeof(float) * q->meta.dims);
 	code = palloc(q->meta.code_size);
 	scratch = palloc(ivfpq_encode_scratch_size(1, q->meta.nlist, &q->pq));
-	ivfpq_prepare_vector((IvfpqMetric) q->meta.metric, q->meta.dims, values[0], vector);
-	ivfpq_assign_and_encode(q, vector, 1, &list, code, scratch);
+	if (ivfpq_prepare_vector((IvfpqMetric) q->meta.metric, q->meta.dims, values[0], vector) ||
+		!IvfpqHasNodirList(&q->meta))
+		ivfpq_assign_and_encode(q, vector, 1, &list, code, scratch);
+	else
+	{
+		/* no direction (a zero vector under cosine): the chain after the lists */
+		list = q->meta.nlist;
+		memset(code, 0, q->meta.code_size);
+	}
 	append_entry(index, &q->meta, list, heap_tid, code);
 	ivfpq_unpin_quantizer(q);
 

@@ -114,8 +114,8 @@ ivfpq_meta_problem(const IvfpqMetaPageData *meta, BlockNumber nblocks)
 			return psprintf("centroid pages at %u and codebook pages at %u are not inside the index (%u blocks)",
 							meta->centroids_start, meta->codebook_start, nblocks);
 	}
-	if (meta->lists_pages != (meta->nlist + IVFPQ_LISTS_PER_PAGE - 1) / IVFPQ_LISTS_PER_PAGE)
-		return psprintf("%u list pages cannot hold %u lists", meta->lists_pages, meta->nlist);
+	if (meta->lists_pages != (IvfpqStoredLists(meta) + IVFPQ_LISTS_PER_PAGE - 1) / IVFPQ_LISTS_PER_PAGE)
+		return psprintf("%u list pages cannot hold %u lists", meta->lists_pages, IvfpqStoredLists(meta));
 	if (meta->lists_start < 1 || meta->lists_start >= nblocks || nblocks - meta->lists_start < meta->lists_pages)
 		return psprintf("list pages at %u are not inside the index (%u blocks)", meta->lists_start, nblocks);
 	return NULL;
@@ -223,7 +223,7 @@ char *
 ivfpq_list_page_problem(const IvfpqMetaPageData *meta, Page page, uint32 pageno, BlockNumber nblocks)
 {
 	uint32		first = pageno * IVFPQ_LISTS_PER_PAGE;
-	uint32		expected = Min((uint32) IVFPQ_LISTS_PER_PAGE, meta->nlist - first);
+	uint32		expected = Min((uint32) IVFPQ_LISTS_PER_PAGE, IvfpqStoredLists(meta) - first);
 	IvfpqListData *items = (IvfpqListData *) PageGetContents(page);
 	uint32		count;
 
@@ -269,7 +269,7 @@ ivfpq_lock_list_page(Relation index, const IvfpqMetaPageData *meta, uint32 list,
 	return buf;
 }
 
-/* The first entry page of every list (nlist of them), from the list pages. */
+/* The first entry page of every stored list, from the list pages. */
 void
 ivfpq_read_list_starts(Relation index, const IvfpqMetaPageData *meta, BlockNumber *starts)
 {
@@ -326,19 +326,19 @@ ivfpq_walk_step(IvfpqChainWalk *walk, BlockNumber blkno)
 }
 
 /*
- * Walk every list's chain: entries[list] gets the entries of each list, and
- * the return value is the rows inserted since the build (all lists).
+ * Walk every stored list's chain: entries[list] gets the entries of each,
+ * and the return value is the rows inserted since the build (all lists).
  */
 int64
 ivfpq_count_entries(Relation index, const IvfpqMetaPageData *meta, int64 *entries)
 {
-	BlockNumber *starts = palloc(sizeof(BlockNumber) * meta->nlist);
+	BlockNumber *starts = palloc(sizeof(BlockNumber) * IvfpqStoredLists(meta));
 	IvfpqEntryLayout layout;
 	int64		inserted = 0;
 
 	ivfpq_entry_layout(meta, &layout);
 	ivfpq_read_list_starts(index, meta, starts);
-	for (uint32 list = 0; list < meta->nlist; list++)
+	for (uint32 list = 0; list < IvfpqStoredLists(meta); list++)
 	{
 		BlockNumber blkno = starts[list];
 		IvfpqChainWalk walk;

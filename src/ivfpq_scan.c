@@ -40,6 +40,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -125,16 +126,22 @@ typedef struct IvfpqScanOpaqueData
 	bool		have_bound;
 	Candidate	bound;
 
-	/* NULL query: position in the list chains */
-	int			null_list;
-	BlockNumber null_block;
-	IvfpqChainWalk null_walk;
+	/* reading rows straight off chains: see begin_chains */
+	bool		in_chains;
+	bool		chains_done;	/* the chain of rows without direction was read */
+	int			chain_list;
+	int			chain_end;
+	BlockNumber chain_block;
+	IvfpqChainWalk chain_walk;
+	double		chain_distance;
 
 	/* reading rows from the table: for re-ranking and untrained indexes */
 	IvfpqRowReader *reader;
 } IvfpqScanOpaqueData;
 
 typedef IvfpqScanOpaqueData *IvfpqScanOpaque;
+
+static void begin_chains(IndexScanDesc scan, int first_list, int end_list, double distance);
 
 /* ---------------------------------------------------------------- ordering */
 
@@ -297,12 +304,12 @@ start_query(IndexScanDesc scan)
 	so->adc = palloc(sizeof(float) * per_page);
 	so->page_tids = palloc(sizeof(ItemPointerData) * per_page);
 
+	so->in_chains = so->chains_done = false;
 	if (so->null_query)
 	{
-		so->null_list = 0;
-		so->null_block = q->list_start[0];
-		ivfpq_walk_begin(&so->null_walk, scan->indexRelation, 0);
-		so->results = palloc(sizeof(Candidate) * per_page);
+		so->results_capacity = per_page;
+		so->results = palloc(sizeof(Candidate) * so->results_capacity);
+		begin_chains(scan, 0, IvfpqStoredLists(&q->meta), 0);
 		MemoryContextSwitchTo(old);
 		return;
 	}
@@ -595,9 +602,27 @@ next_batch(IndexScanDesc scan)
 		qsort(so->results, so->nresults, sizeof(Candidate), candidate_qsort_cmp);
 }
 
-/* NULL query: every entry, a page at a time, in list order. */
+/*
+ * Rows read straight off the chains, a page at a time, all with the same
+ * distance: every stored list for a NULL query (any order), and after the
+ * probed lists, cosine's chain of rows without direction (distance NaN,
+ * after every number).  Begin with begin_chains, then next_chain_batch.
+ */
 static void
-next_null_batch(IndexScanDesc scan)
+begin_chains(IndexScanDesc scan, int first_list, int end_list, double distance)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+
+	so->chain_list = first_list;
+	so->chain_end = end_list;
+	so->chain_block = so->quantizer->list_start[first_list];
+	so->chain_distance = distance;
+	so->in_chains = true;
+	ivfpq_walk_begin(&so->chain_walk, scan->indexRelation, first_list);
+}
+
+static void
+next_chain_batch(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 	IvfpqQuantizer *q = so->quantizer;
@@ -609,28 +634,29 @@ next_null_batch(IndexScanDesc scan)
 		Page		page;
 		int			count;
 
-		while (!BlockNumberIsValid(so->null_block))
+		while (!BlockNumberIsValid(so->chain_block))
 		{
-			if (++so->null_list >= (int) q->meta.nlist)
+			if (++so->chain_list >= so->chain_end)
 			{
 				so->exhausted = true;
 				return;
 			}
-			so->null_block = q->list_start[so->null_list];
-			ivfpq_walk_begin(&so->null_walk, scan->indexRelation, so->null_list);
+			so->chain_block = q->list_start[so->chain_list];
+			ivfpq_walk_begin(&so->chain_walk, scan->indexRelation, so->chain_list);
 		}
-		ivfpq_walk_step(&so->null_walk, so->null_block);
-		buf = ReadBuffer(scan->indexRelation, so->null_block);
+		ivfpq_walk_step(&so->chain_walk, so->chain_block);
+		buf = ReadBuffer(scan->indexRelation, so->chain_block);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		count = ivfpq_entry_page_rows(scan->indexRelation, &so->layout, page, so->null_block);
+		count = ivfpq_entry_page_rows(scan->indexRelation, &so->layout, page, so->chain_block);
 		for (int i = 0; i < count; i++)
 		{
-			ivfpq_entry_tid(&so->layout, page, i, &so->results[i].tid);
-			so->results[i].distance = 0;
+			ItemPointerData tid;
+
+			ivfpq_entry_tid(&so->layout, page, i, &tid);
+			add_result(so, &tid, so->chain_distance);
 		}
-		so->nresults = count;
-		so->null_block = IvfpqPageGetOpaque(page)->next;
+		so->chain_block = IvfpqPageGetOpaque(page)->next;
 		UnlockReleaseBuffer(buf);
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -707,9 +733,17 @@ ivfpq_gettuple(IndexScanDesc scan, ScanDirection dir)
 			return true;
 		}
 		if (so->exhausted)
-			return false;
-		if (so->null_query)
-			next_null_batch(scan);
+		{
+			/* after the probed lists, cosine's rows without direction */
+			if (so->in_chains || so->chains_done || !IvfpqHasNodirList(&so->quantizer->meta))
+				return false;
+			so->chains_done = true;
+			so->exhausted = false;
+			begin_chains(scan, so->quantizer->meta.nlist, so->quantizer->meta.nlist + 1,
+						 get_float8_nan());
+		}
+		if (so->in_chains)
+			next_chain_batch(scan);
 		else
 			next_batch(scan);
 	}

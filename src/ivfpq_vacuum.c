@@ -15,7 +15,7 @@
 static BlockNumber *
 read_list_starts(Relation index, const IvfpqMetaPageData *meta)
 {
-	BlockNumber *starts = palloc(sizeof(BlockNumber) * meta->nlist);
+	BlockNumber *starts = palloc(sizeof(BlockNumber) * IvfpqStoredLists(meta));
 
 	ivfpq_read_list_starts(index, meta, starts);
 	return starts;
@@ -66,7 +66,7 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	code = palloc(meta.code_size);
 	starts = read_list_starts(index, &meta);
 
-	for (uint32 list = 0; list < meta.nlist; list++)
+	for (uint32 list = 0; list < IvfpqStoredLists(&meta); list++)
 	{
 		BlockNumber blkno = starts[list];
 		BlockNumber first_with_space = InvalidBlockNumber;
