@@ -122,7 +122,10 @@ typedef struct IvfpqMetaPageData
 typedef struct IvfpqListData
 {
 	BlockNumber start;			/* first entry page; fixed after the build */
-	BlockNumber insert;			/* a page at or near the chain's end */
+	BlockNumber insert;			/* where inserts start looking for room: any
+								 * page of the chain (they walk on to the
+								 * end), kept near the end by inserts and
+								 * moved back to freed space by VACUUM */
 } IvfpqListData;
 
 #define IVFPQ_LISTS_PER_PAGE	((int) (IVFPQ_PAGE_CAPACITY / sizeof(IvfpqListData)))
@@ -273,7 +276,9 @@ extern void ivfpq_entry_append(const IvfpqEntryLayout *layout, Page page,
 extern void ivfpq_entry_move(const IvfpqEntryLayout *layout, Page page, int from, int to,
 							 uint8 *code_scratch);
 extern void ivfpq_entries_truncate(const IvfpqEntryLayout *layout, Page page, int count);
-extern const uint8 *ivfpq_entry_block(const IvfpqEntryLayout *layout, Page page, int block);
+extern const uint8 *ivfpq_block_codes(const IvfpqEntryLayout *layout, Page page, int block);
+extern const uint8 *ivfpq_rowmajor_codes(const IvfpqEntryLayout *layout, Page page);
+extern void ivfpq_entries_tids(const IvfpqEntryLayout *layout, Page page, int count, ItemPointerData *tids);
 
 /* ivfpq_fetch.c: rows' vectors for re-ranking */
 typedef struct IvfpqRowReader IvfpqRowReader;

@@ -2,8 +2,9 @@
  * ivfpq_entries.c
  *		Where an entry page keeps its rows: row-major entries, or fast-scan
  *		blocks of 32 rows for 4-bit codes (see ivfpq.h and fastscan.h).
- *		Build, insert, VACUUM, scans and the checker all go through here, so
- *		only this file knows the two layouts apart.
+ *		Build, insert, VACUUM, scans and the checker all go through here to
+ *		find a row's TID and code on a page; the scan chooses its scoring
+ *		kernel by the layout, and takes the codes in bulk from here.
  *
  * A page's contents end at pd_lower: the used entries, or the used blocks
  * (a partly used last block included, its unused rows all zeros).
@@ -98,12 +99,38 @@ ivfpq_entry_page_rows(Relation index, const IvfpqEntryLayout *layout, Page page,
 	return IvfpqPageGetOpaque(page)->count;
 }
 
-/* Block b of a blocked page: 32 TIDs, then the codes. */
+/* The codes of block b of a blocked page, in fastscan.h's layout. */
 const uint8 *
-ivfpq_entry_block(const IvfpqEntryLayout *layout, Page page, int block)
+ivfpq_block_codes(const IvfpqEntryLayout *layout, Page page, int block)
 {
 	Assert(layout->blocked);
-	return (const uint8 *) PageGetContents(page) + (Size) block * layout->block_size;
+	return (const uint8 *) PageGetContents(page) + (Size) block * layout->block_size + BLOCK_TIDS_SIZE;
+}
+
+/* The first row-major entry's code; the next is entry_size bytes on. */
+const uint8 *
+ivfpq_rowmajor_codes(const IvfpqEntryLayout *layout, Page page)
+{
+	Assert(!layout->blocked);
+	return (const uint8 *) PageGetContents(page) + IVFPQ_ENTRY_TID_SIZE;
+}
+
+/* The TIDs of the page's first count rows, into tids. */
+void
+ivfpq_entries_tids(const IvfpqEntryLayout *layout, Page page, int count, ItemPointerData *tids)
+{
+	if (layout->blocked)
+	{
+		/* a block's TIDs are contiguous */
+		for (int first = 0; first < count; first += VQPQ_FS_ROWS)
+			memcpy(&tids[first], (const char *) PageGetContents(page) + (Size) (first / VQPQ_FS_ROWS) * layout->block_size,
+				   IVFPQ_ENTRY_TID_SIZE * Min(VQPQ_FS_ROWS, count - first));
+	}
+	else
+	{
+		for (int i = 0; i < count; i++)
+			ivfpq_entry_tid(layout, page, i, &tids[i]);
+	}
 }
 
 static char *

@@ -132,14 +132,22 @@ storage_advice(StringInfo advice, Relation index, Relation heap, int dims)
 	}
 }
 
+/* What measure_error finds on a sample of the table, each a mean per row. */
+typedef struct SampleErrors
+{
+	int			rows;			/* rows measured */
+	double		coarse;			/* squared distance to the nearest centroid */
+	double		pq;				/* squared distance of the residual to its code */
+	double		norm;			/* squared norm */
+} SampleErrors;
+
 /*
- * The quantizer's mean squared error (as the build measured it on its
- * training sample: the residual's distance to its PQ reconstruction) on up
- * to DRIFT_SAMPLE_ROWS rows read from DRIFT_SAMPLE_BLOCKS sampled blocks of
- * the table, and their mean squared norm.  Returns the rows measured.
+ * The quantizer's errors, as the build measured them on its training
+ * sample (coarse_error and pq_error), on up to DRIFT_SAMPLE_ROWS rows read
+ * from DRIFT_SAMPLE_BLOCKS sampled blocks of the table.
  */
-static int
-measure_error(Relation index, Relation heap, IvfpqQuantizer *q, double *error, double *norm)
+static void
+measure_error(Relation index, Relation heap, IvfpqQuantizer *q, SampleErrors *e)
 {
 	int			dims = q->meta.dims;
 	BlockSamplerData sampler;
@@ -151,7 +159,8 @@ measure_error(Relation index, Relation heap, IvfpqQuantizer *q, double *error, d
 	uint8	   *code = palloc(q->meta.code_size);
 	float	   *scratch = palloc(ivfpq_encode_scratch_size(1, q->meta.nlist, &q->pq));
 	int			rows = 0;
-	double		sum = 0.0;
+	double		coarse = 0.0;
+	double		pq = 0.0;
 	double		norms = 0.0;
 
 	BlockSampler_Init(&sampler, RelationGetNumberOfBlocks(heap), DRIFT_SAMPLE_BLOCKS, DRIFT_SEED);
@@ -179,7 +188,8 @@ measure_error(Relation index, Relation heap, IvfpqQuantizer *q, double *error, d
 			/* x becomes the residual */
 			ivfpq_assign_and_encode(q, x, 1, &list, code, scratch);
 			vqpq_pq_decode(&q->pq, code, decoded);
-			sum += vqpq_kernels.l2_squared(x, decoded, dims);
+			coarse += vqpq_kernels.inner_product(x, x, dims);
+			pq += vqpq_kernels.l2_squared(x, decoded, dims);
 			rows++;
 		}
 		CHECK_FOR_INTERRUPTS();
@@ -188,9 +198,10 @@ measure_error(Relation index, Relation heap, IvfpqQuantizer *q, double *error, d
 		table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	ivfpq_row_reader_end(reader);
-	*error = rows > 0 ? sum / rows : 0.0;
-	*norm = rows > 0 ? norms / rows : 0.0;
-	return rows;
+	e->rows = rows;
+	e->coarse = rows > 0 ? coarse / rows : 0.0;
+	e->pq = rows > 0 ? pq / rows : 0.0;
+	e->norm = rows > 0 ? norms / rows : 0.0;
 }
 
 PG_FUNCTION_INFO_V1(vqpq_index_info);
@@ -211,9 +222,7 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 	bool		nulls[21];
 	StringInfoData advice;
 	int			i = 0;
-	double		current_error = 0.0;
-	double		sample_norm = 0.0;
-	int			error_rows = 0;
+	SampleErrors now = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -251,18 +260,21 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 		{
 			IvfpqQuantizer *q = ivfpq_pin_quantizer(index);
 
-			error_rows = measure_error(index, heap, q, &current_error, &sample_norm);
+			measure_error(index, heap, q, &now);
 			ivfpq_unpin_quantizer(q);
 		}
-		/* an error at rounding level of the vectors' size is no error */
-		if (error_rows >= DRIFT_MIN_ROWS && current_error > DRIFT_ERROR_FACTOR * meta.pq_error &&
-			current_error > 1e-6 * sample_norm)
-			appendStringInfo(&advice, "the data has drifted from what the index was trained on (quantization error %.3g on a sample of the table, %.3g at the build), which costs recall: REINDEX INDEX CONCURRENTLY %s retrains it; ",
-							 current_error, meta.pq_error,
+		/*
+		 * Drifted: either error well above the build's, and above rounding
+		 * level for vectors of their size.
+		 */
+		if (now.rows >= DRIFT_MIN_ROWS &&
+			((now.pq > DRIFT_ERROR_FACTOR * meta.pq_error && now.pq > 1e-6 * now.norm) ||
+			 (now.coarse > DRIFT_ERROR_FACTOR * meta.coarse_error && now.coarse > 1e-6 * now.norm)))
+			appendStringInfo(&advice, "the data has drifted from what the index was trained on (on a sample of the table, "
+							 "squared distance to the nearest list %.3g and quantization error %.3g, against %.3g and %.3g "
+							 "at the build), which costs recall: REINDEX INDEX CONCURRENTLY %s retrains it; ",
+							 now.coarse, now.pq, meta.coarse_error, meta.pq_error,
 							 quote_identifier(RelationGetRelationName(index)));
-		if (list_rows > 0 && meta.nlist * sum_squares / ((double) list_rows * list_rows) > DRIFT_IMBALANCE)
-			appendStringInfo(&advice, "the lists are unbalanced (imbalance %.1f): REINDEX to retrain them; ",
-							 meta.nlist * sum_squares / ((double) list_rows * list_rows));
 	}
 	if (rows > 0)
 		storage_advice(&advice, index, heap, meta.dims);
@@ -303,8 +315,8 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 	/* 0.1.0's declaration has no current_error */
 	if (desc->natts == 21)
 	{
-		if (error_rows > 0)
-			values[i++] = Float8GetDatum(current_error);
+		if (now.rows > 0)
+			values[i++] = Float8GetDatum(now.pq);
 		else
 			nulls[i++] = true;
 	}

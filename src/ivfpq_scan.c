@@ -386,10 +386,9 @@ score_blocks(IvfpqScanOpaque so, Page page, int count, float base)
 
 	for (int first = 0; first < count; first += VQPQ_FS_ROWS)
 	{
-		const uint8 *block = ivfpq_entry_block(&so->layout, page, first / VQPQ_FS_ROWS);
 		int			rows = Min(VQPQ_FS_ROWS, count - first);
 
-		vqpq_fastscan.score_block(block + VQPQ_FS_ROWS * IVFPQ_ENTRY_TID_SIZE, so->qtable,
+		vqpq_fastscan.score_block(ivfpq_block_codes(&so->layout, page, first / VQPQ_FS_ROWS), so->qtable,
 								  so->layout.m, sums);
 		for (int r = 0; r < rows; r++)
 			so->adc[first + r] = (float) (offset + (double) so->qstep * sums[r]);
@@ -445,22 +444,10 @@ score_window(IndexScanDesc scan, Candidate *dest, int *len, int capacity)
 				if (so->layout.blocked)
 					score_blocks(so, page, count, base);
 				else
-					vqpq_pq_adc(&q->pq, so->lut, base,
-								(uint8 *) PageGetContents(page) + IVFPQ_ENTRY_TID_SIZE,
+					vqpq_pq_adc(&q->pq, so->lut, base, ivfpq_rowmajor_codes(&so->layout, page),
 								count, so->layout.entry_size, so->adc);
 			}
-			if (so->layout.blocked)
-			{
-				/* a block's TIDs are contiguous */
-				for (int first = 0; first < count; first += VQPQ_FS_ROWS)
-					memcpy(&so->page_tids[first], ivfpq_entry_block(&so->layout, page, first / VQPQ_FS_ROWS),
-						   sizeof(ItemPointerData) * Min(VQPQ_FS_ROWS, count - first));
-			}
-			else
-			{
-				for (int i = 0; i < count; i++)
-					ivfpq_entry_tid(&so->layout, page, i, &so->page_tids[i]);
-			}
+			ivfpq_entries_tids(&so->layout, page, count, so->page_tids);
 			UnlockReleaseBuffer(buf);
 
 			/* rows are read only after the index page is released */

@@ -89,8 +89,14 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 #endif
 			ivfpq_walk_step(&walk, blkno);
 			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
-			/* no scan may hold a pin on a page whose entries move */
-			LockBufferForCleanup(buf);
+			/*
+			 * An exclusive lock is enough to move entries: scans copy a
+			 * page's TIDs under a share lock and keep no pin after it, and
+			 * an entry removed here is a row no MVCC snapshot sees, so a
+			 * scan that copied it before finds it invisible in the table
+			 * (even if the TID is used again by then).
+			 */
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 			count = ivfpq_entry_page_rows(index, &layout, BufferGetPage(buf), blkno);
 			state = GenericXLogStart(index);
 			page = GenericXLogRegisterBuffer(state, buf, 0);

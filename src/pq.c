@@ -176,29 +176,6 @@ vqpq_pq_lut_ip(const VqpqPq *pq, const float *q, float *lut)
 	codebook_table(pq, q, NULL, -1.0f, lut);
 }
 
-void
-vqpq_pq_lut_l2(const VqpqPq *pq, const float *r, float *lut)
-{
-	for (int j = 0; j < pq->m; j++)
-	{
-		int			off = pq->offset[j];
-		int			dsub = pq->offset[j + 1] - off;
-		float	   *row = lut + (size_t) j * pq->ksub;
-		const float *norms = pq->norms + (size_t) j * pq->ksub;
-		float		rnorm = vqpq_kernels.inner_product(r + off, r + off, dsub);
-
-		vqpq_kernels.dot_block(r + off, 1, 0, pq->codebook_t + (size_t) pq->ksub * off,
-							   pq->ksub, pq->ksub, dsub, row, pq->ksub);
-		{
-			float	   *restrict out = row;
-			const float *restrict nrm = norms;
-
-			for (int c = 0; c < pq->ksub; c++)
-				out[c] = rnorm + nrm[c] - 2.0f * out[c];
-		}
-	}
-}
-
 /*
  * Precomputed L2 tables.  For a list with centroid c and a query q,
  *   ||q - c - r||^2 = ||q - c||^2 + sum_j (||r_j||^2 + 2<c_j, r_j>) - 2 sum_j <q_j, r_j>

@@ -61,11 +61,10 @@ extern void vqpq_pq_encode(const VqpqPq *pq, const float *x, int n, int ldx,
 extern void vqpq_pq_decode(const VqpqPq *pq, const uint8_t *code, float *x);
 
 /*
- * Lookup tables, m * ksub floats.  L2: lut[j][c] = ||r_j - C_jc||^2 for a
- * query residual r, so that ||r - decode(code)||^2 = sum_j lut[j][code_j].
- * Inner product: lut[j][c] = -<q_j, C_jc>.
+ * Lookup tables, m * ksub floats.  Inner product: lut[j][c] = -<q_j, C_jc>,
+ * the same for every list.  (L2 tables are formed per list from two terms,
+ * below.)
  */
-extern void vqpq_pq_lut_l2(const VqpqPq *pq, const float *r, float *lut);
 extern void vqpq_pq_lut_ip(const VqpqPq *pq, const float *q, float *lut);
 
 /*

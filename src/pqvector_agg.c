@@ -1,11 +1,12 @@
 /*
  * pqvector_agg.c
- *		avg(pqvector): transition, combine and final functions.
+ *		avg(pqvector) and sum(pqvector): transition, combine and final
+ *		functions.
  *
- * The state is a float8[] {n, sum_1, ..., sum_dim}, summed in double so that
- * long inputs keep their precision; it starts as '{0}' and takes its length
- * from the first vector.  (sum(pqvector) needs no code of its own: it is
- * pqvector_add as both transition and combine function.)
+ * Both keep the same state, a float8[] {n, sum_1, ..., sum_dim}, summed in
+ * double so that long inputs keep their precision; it starts as '{0}' and
+ * takes its length from the first vector.  The final functions divide the
+ * sums by n (avg) or not (sum), rounding to float4 once, at the end.
  */
 #include "postgres.h"
 

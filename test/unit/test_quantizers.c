@@ -118,6 +118,32 @@ test_kmeans(const char *variant)
 	free(ws);
 }
 
+/*
+ * The L2 table of a query residual r, by the definition: lut[j][c] =
+ * ||r_j - C_jc||^2, so that ||r - decode(code)||^2 = sum_j lut[j][code_j].
+ * The index forms its tables from two precomputed terms instead; this is
+ * what they must add up to.
+ */
+static void
+reference_lut_l2(const VqpqPq *pq, const float *r, float *lut)
+{
+	for (int j = 0; j < pq->m; j++)
+	{
+		int			off = pq->offset[j];
+		int			dsub = pq->offset[j + 1] - off;
+
+		for (int c = 0; c < pq->ksub; c++)
+		{
+			const float *centroid = pq->codebook + (size_t) pq->ksub * off + (size_t) c * dsub;
+			double		sum = 0.0;
+
+			for (int l = 0; l < dsub; l++)
+				sum += ((double) r[off + l] - centroid[l]) * ((double) r[off + l] - centroid[l]);
+			lut[(size_t) j * pq->ksub + c] = (float) sum;
+		}
+	}
+}
+
 static void
 test_pq(const char *variant, int nbits)
 {
@@ -167,7 +193,7 @@ test_pq(const char *variant, int nbits)
 
 	for (int l = 0; l < D; l++)
 		q[l] = gaussian();
-	vqpq_pq_lut_l2(&pq, q, lut_l2);
+	reference_lut_l2(&pq, q, lut_l2);
 	vqpq_pq_lut_ip(&pq, q, lut_ip);
 	vqpq_pq_adc(&pq, lut_l2, 0.5f, codes, N, pq.code_size, adc_l2);
 	vqpq_pq_adc(&pq, lut_ip, 0.0f, codes, N, pq.code_size, adc_ip);
