@@ -77,7 +77,9 @@ SET vqpq.max_probes = 5;
 RESET vqpq.iterative_scan;
 RESET vqpq.max_probes;
 SHOW vqpq.table_cache_size;
-SET vqpq.table_cache_size = -1;
+-- a negative size is refused (18's message gives the range's units)
+DO $$ BEGIN PERFORM set_config('vqpq.table_cache_size', '-1', true);
+EXCEPTION WHEN invalid_parameter_value THEN RAISE NOTICE 'refused, %', SQLERRM ~ '^-1 kB is outside the valid range'; END $$;
 SET vqpq.table_cache_size = '1MB';
 SHOW vqpq.table_cache_size;
 RESET vqpq.table_cache_size;

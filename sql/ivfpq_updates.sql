@@ -41,7 +41,7 @@ EXPLAIN (COSTS OFF) SELECT id FROM h ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 10
 -- the reported case: a HOT update leaves the vector as it was
 BEGIN;
 UPDATE h SET note = 'y' WHERE id = 500;
-SELECT pg_stat_get_xact_tuples_hot_updated('h'::regclass) AS hot_updates;
+SELECT pg_stat_get_xact_tuples_hot_updated('h'::regclass) > 0 AS hot;
 COMMIT;
 INSERT INTO updated VALUES (500);
 SELECT count(*), count(*) FILTER (WHERE id = 500) AS row_500
@@ -58,8 +58,8 @@ UPDATE h SET note = 'y2' WHERE id BETWEEN 501 AND 520;
 UPDATE h SET note = 'y3' WHERE id BETWEEN 501 AND 510;
 UPDATE h SET v = v * '[2,2,2,2,2,2,2,2]' WHERE id BETWEEN 511 AND 515;
 UPDATE h SET note = 'y4' WHERE id BETWEEN 511 AND 515;
-SELECT pg_stat_get_xact_tuples_hot_updated('h'::regclass) AS hot_updates,
-       pg_stat_get_xact_tuples_updated('h'::regclass) AS updates;
+-- (of the 60 updates, the 55 of note alone are HOT while pages have room)
+SELECT pg_stat_get_xact_tuples_hot_updated('h'::regclass) >= 45 AS mostly_hot;
 COMMIT;
 INSERT INTO updated SELECT generate_series(501, 520);
 DELETE FROM h WHERE id BETWEEN 1000 AND 1099;

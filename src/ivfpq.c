@@ -371,6 +371,11 @@ ivfpqhandler(PG_FUNCTION_ARGS)
 	am->amoptsprocnum = 0;
 	am->amcanorder = false;
 	am->amcanorderbyop = true;
+#if PG_VERSION_NUM >= 180000
+	am->amcanhash = false;
+	am->amconsistentequality = false;
+	am->amconsistentordering = false;
+#endif
 	am->amcanbackward = false;
 	am->amcanunique = false;
 	am->amcanmulticol = false;
@@ -381,18 +386,31 @@ ivfpqhandler(PG_FUNCTION_ARGS)
 	am->amclusterable = false;
 	am->ampredlocks = false;
 	am->amcanparallel = false;
+#if PG_VERSION_NUM >= 170000
+	/* the server then plans the workers (indexInfo->ii_ParallelWorkers) */
+	am->amcanbuildparallel = true;
+#endif
 	am->amcaninclude = false;
 	am->amusemaintenanceworkmem = false;
+#if PG_VERSION_NUM >= 160000
+	am->amsummarizing = false;
+#endif
 	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
 	am->amkeytype = InvalidOid;
 
 	am->ambuild = ivfpq_build;
 	am->ambuildempty = ivfpq_buildempty;
 	am->aminsert = ivfpq_insert;
+#if PG_VERSION_NUM >= 170000
+	am->aminsertcleanup = NULL;
+#endif
 	am->ambulkdelete = ivfpq_bulkdelete;
 	am->amvacuumcleanup = ivfpq_vacuumcleanup;
 	am->amcanreturn = NULL;
 	am->amcostestimate = ivfpq_costestimate;
+#if PG_VERSION_NUM >= 180000
+	am->amgettreeheight = NULL;
+#endif
 	am->amoptions = ivfpq_options;
 	am->amproperty = NULL;
 	am->ambuildphasename = ivfpq_buildphasename;
@@ -408,6 +426,10 @@ ivfpqhandler(PG_FUNCTION_ARGS)
 	am->amestimateparallelscan = NULL;
 	am->aminitparallelscan = NULL;
 	am->amparallelrescan = NULL;
+#if PG_VERSION_NUM >= 180000
+	am->amtranslatestrategy = NULL;
+	am->amtranslatecmptype = NULL;
+#endif
 
 	PG_RETURN_POINTER(am);
 }

@@ -84,7 +84,7 @@ typedef struct IvfpqBuildState
 extern void ivfpq_choose_code(int dims, int m_option, int nbits_option, int *m, int *nbits);
 extern int	ivfpq_build_option(Relation index, int field_offset);
 extern void ivfpq_plan_build(IvfpqBuildState *bs);
-extern void ivfpq_build_memory_error(IvfpqBuildState *bs) pg_attribute_noreturn();
+extern void ivfpq_build_memory_error(IvfpqBuildState *bs);
 extern Size ivfpq_encoder_memory(int nlist, int dims, int m, int nbits);
 
 /* ivfpq_build_sample.c */

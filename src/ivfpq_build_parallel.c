@@ -224,9 +224,17 @@ ivfpq_encode_in_parallel(IvfpqBuildState *bs)
 	int			workers;
 	int			sort_kb;
 
-	/* only a trained index on a table has work worth sharing */
+	/*
+	 * Only a trained index on a table has work worth sharing.  From 17 on
+	 * the server plans the workers for index AMs that build in parallel;
+	 * before, only for btree, so the AM asks itself.
+	 */
 	if (bs->heap && bs->quantizer.meta.trained)
+#if PG_VERSION_NUM >= 170000
+		requested = bs->indexInfo->ii_ParallelWorkers;
+#else
 		requested = plan_create_index_workers(RelationGetRelid(bs->heap), RelationGetRelid(bs->index));
+#endif
 	workers = requested;
 	while (workers > 0 && mul_size(workers + 1, per_participant) > budget)
 		workers--;

@@ -700,6 +700,11 @@ ivfpq_gettuple(IndexScanDesc scan, ScanDirection dir)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("non-MVCC snapshots are not supported with ivfpq")));
 		pgstat_count_index_scan(scan->indexRelation);
+#if PG_VERSION_NUM >= 180000
+		/* EXPLAIN ANALYZE's "Index Searches" */
+		if (scan->instrument)
+			scan->instrument->nsearches++;
+#endif
 
 		if (scan->heapRelation == NULL)
 			elog(ERROR, "ivfpq index scan without its table");
