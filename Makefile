@@ -11,7 +11,8 @@
 #
 # Add compiler flags with COPT (CI uses COPT=-Werror).
 
-EXTENSION = vqpq
+# vqpq itself, and vqpq_pgvector (needs pgvector): ivfpq on vector and halfvec
+EXTENSION = vqpq vqpq_pgvector
 EXTVERSION = 0.2.0
 
 MODULE_big = vqpq
@@ -19,6 +20,7 @@ OBJS = \
 	src/vqpq.o \
 	src/distance.o \
 	src/fastscan.o \
+	src/half.o \
 	src/pqvector.o \
 	src/pqvector_ops.o \
 	src/pqvector_agg.o \
@@ -41,16 +43,19 @@ OBJS = \
 	src/ivfpq_pages.o \
 	src/ivfpq_recall.o \
 	src/ivfpq_scan.o \
-	src/ivfpq_vacuum.o
+	src/ivfpq_vacuum.o \
+	src/ivfpq_values.o \
+	src/pgvector_casts.o
 
 # the current release's script, and every earlier release's with the
 # scripts that update it, so ALTER EXTENSION vqpq UPDATE works from each
-DATA = vqpq--$(EXTVERSION).sql vqpq--0.1.0.sql vqpq--0.1.0--0.2.0.sql
+DATA = vqpq--$(EXTVERSION).sql vqpq--0.1.0.sql vqpq--0.1.0--0.2.0.sql \
+	vqpq_pgvector--$(EXTVERSION).sql
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --load-extension=$(EXTENSION)
+REGRESS_OPTS = --load-extension=vqpq
 
-EXTRA_CLEAN = test/unit/test_distance test/unit/test_quantizers test/unit/test_fastscan bench/distance_bench bench/fastscan_bench bench/blas_compare tmp_check
+EXTRA_CLEAN = test/unit/test_distance test/unit/test_quantizers test/unit/test_fastscan test/unit/test_half bench/distance_bench bench/fastscan_bench bench/blas_compare tmp_check
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -73,6 +78,9 @@ test/unit/test_quantizers: test/unit/test_quantizers.c test/unit/unit_test.h $(Q
 test/unit/test_fastscan: test/unit/test_fastscan.c test/unit/unit_test.h src/fastscan.c src/fastscan.h
 	$(CC) $(KERNEL_CFLAGS) -o $@ test/unit/test_fastscan.c src/fastscan.c -lm
 
+test/unit/test_half: test/unit/test_half.c test/unit/unit_test.h src/half.c src/half.h
+	$(CC) $(KERNEL_CFLAGS) -o $@ test/unit/test_half.c src/half.c -lm
+
 bench/distance_bench: bench/distance_bench.c src/distance.c src/distance.h
 	$(CC) $(KERNEL_CFLAGS) -o $@ bench/distance_bench.c src/distance.c -lm
 
@@ -85,8 +93,8 @@ bench/fastscan_bench: bench/fastscan_bench.c src/fastscan.c src/fastscan.h $(QUA
 
 .PHONY: unitcheck bench-distance bench-fastscan bench-blas pgtap_installcheck prove_installcheck
 
-unitcheck: test/unit/test_distance test/unit/test_quantizers test/unit/test_fastscan
-	@test/unit/test_distance && test/unit/test_quantizers && test/unit/test_fastscan
+unitcheck: test/unit/test_distance test/unit/test_quantizers test/unit/test_fastscan test/unit/test_half
+	@test/unit/test_distance && test/unit/test_quantizers && test/unit/test_fastscan && test/unit/test_half
 
 bench-distance: bench/distance_bench
 	bench/distance_bench
@@ -102,7 +110,7 @@ PGTAP_DB ?= vqpq_pgtap
 pgtap_installcheck:
 	dropdb --if-exists $(PGTAP_DB)
 	createdb $(PGTAP_DB)
-	psql -X -q -v ON_ERROR_STOP=1 -d $(PGTAP_DB) -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION $(EXTENSION)'
+	psql -X -q -v ON_ERROR_STOP=1 -d $(PGTAP_DB) -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION vqpq'
 	pg_prove --ext .sql -d $(PGTAP_DB) test/pgtap/
 	dropdb $(PGTAP_DB)
 

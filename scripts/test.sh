@@ -16,6 +16,8 @@ if [ "$PG_MAJOR" != 15 ]; then
 fi
 install_packages
 build_and_install -Werror
+# pgvector, for TAP 015 (vqpq_pgvector); without it that test skips
+(ensure_pgvector "$PG_MAJOR") || log "pgvector is not to be had for PostgreSQL $PG_MAJOR: TAP 015 will skip"
 
 # Tests write into the tree (results/, tmp_check/) as the non-root server
 # user, so when we are root they run in a copy that user owns.

@@ -45,9 +45,10 @@
 #define IVFPQ_PAGE_ID			0xFF91
 #define IVFPQ_METAPAGE_BLKNO	0
 
-/* support function numbers */
+/* support function numbers: 1 is required, 2 optional (float4 without it) */
 #define IVFPQ_METRIC_PROC		1
-#define IVFPQ_NPROC				1
+#define IVFPQ_ELEMENT_PROC		2
+#define IVFPQ_NPROC				2
 
 /* limits */
 #define IVFPQ_MAX_NLIST			65536
@@ -67,6 +68,13 @@ typedef enum IvfpqMetric
 	IVFPQ_METRIC_IP = 2,		/* <#>, negative inner product */
 	IVFPQ_METRIC_COSINE = 3		/* <=>, inner product on normalized vectors */
 } IvfpqMetric;
+
+/* the element type of the indexed values (ivfpq_values.c) */
+typedef enum IvfpqElement
+{
+	IVFPQ_ELEMENT_FLOAT16 = 2,	/* pgvector's halfvec */
+	IVFPQ_ELEMENT_FLOAT4 = 4	/* pqvector, pgvector's vector */
+} IvfpqElement;
 
 typedef enum IvfpqPageType
 {
@@ -233,12 +241,18 @@ extern int	ivfpq_cache_kb;
 /* ivfpq.c */
 extern void ivfpq_init(void);
 extern void ivfpq_check_interrupts(void);
-extern IvfpqMetric ivfpq_index_metric(Relation index);
-extern int	ivfpq_index_dims(Relation index);
 extern void ivfpq_assign_and_encode(const IvfpqQuantizer *q, float *vectors, int n,
 									int32 *lists, uint8 *codes, float *scratch);
 extern Size ivfpq_encode_scratch_size(int rows, int nlist, const VqpqPq *pq);
-extern bool ivfpq_prepare_vector(IvfpqMetric metric, int dims, Datum value, float *out);
+
+/* ivfpq_values.c */
+extern IvfpqMetric ivfpq_index_metric(Relation index);
+extern IvfpqElement ivfpq_index_element(Relation index);
+extern int	ivfpq_index_dims(Relation index);
+extern Size ivfpq_value_size(IvfpqElement element, int dims);
+extern void ivfpq_value_floats(IvfpqElement element, int dims, Datum value, float *out);
+extern bool ivfpq_prepare_vector(IvfpqMetric metric, IvfpqElement element, int dims, Datum value, float *out);
+extern bool ivfpq_prepare_floats(IvfpqMetric metric, int dims, const float *x, float *out);
 extern double ivfpq_exact_distance(IvfpqMetric metric, const float *x, const float *query, int dims);
 
 /* ivfpq_pages.c */
@@ -282,12 +296,12 @@ extern void ivfpq_entries_tids(const IvfpqEntryLayout *layout, Page page, int co
 
 /* ivfpq_fetch.c: rows' vectors for re-ranking */
 typedef struct IvfpqRowReader IvfpqRowReader;
-struct PqVector;
 extern IvfpqRowReader *ivfpq_row_reader_begin(Relation heap, Relation index, int dims);
-extern const struct PqVector *ivfpq_row_reader_vector(IvfpqRowReader *reader, TupleTableSlot *slot);
+extern const float *ivfpq_row_reader_vector(IvfpqRowReader *reader, TupleTableSlot *slot);
+extern Datum ivfpq_row_reader_datum(IvfpqRowReader *reader);
 extern void ivfpq_row_reader_check_tid(IvfpqRowReader *reader, const ItemPointerData *tid);
-extern const struct PqVector *ivfpq_row_reader_fetch(IvfpqRowReader *reader, const ItemPointerData *tid,
-													 Snapshot snapshot);
+extern const float *ivfpq_row_reader_fetch(IvfpqRowReader *reader, const ItemPointerData *tid,
+										   Snapshot snapshot);
 extern void ivfpq_row_reader_end(IvfpqRowReader *reader);
 
 /* ivfpq_info.c */

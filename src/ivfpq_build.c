@@ -42,6 +42,7 @@ build(IvfpqBuildState *bs)
 	TimestampTz clock = GetCurrentTimestamp();
 
 	bs->metric = ivfpq_index_metric(bs->index);
+	bs->element = ivfpq_index_element(bs->index);
 	bs->dims = ivfpq_index_dims(bs->index);
 	bs->vector = palloc(sizeof(float) * bs->dims);
 	bs->tmpctx = AllocSetContextCreate(CurrentMemoryContext, "ivfpq build batch", ALLOCSET_DEFAULT_SIZES);

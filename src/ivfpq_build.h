@@ -37,6 +37,7 @@ typedef struct IvfpqBuildState
 	ForkNumber	forknum;
 
 	IvfpqMetric metric;
+	IvfpqElement element;
 	int			dims;
 	int			nlist;
 	int			m;

@@ -67,7 +67,7 @@ ivfpq_encode_callback(Relation index, ItemPointer tid, Datum *values, bool *isnu
 		return;
 	/* a zero vector under cosine goes on the chain after the lists */
 	bs->batch_nodir[bs->batch_n] =
-		!ivfpq_prepare_vector(bs->metric, bs->dims, values[0], bs->batch + (Size) bs->batch_n * bs->dims) &&
+		!ivfpq_prepare_vector(bs->metric, bs->element, bs->dims, values[0], bs->batch + (Size) bs->batch_n * bs->dims) &&
 		IvfpqHasNodirList(&bs->quantizer.meta);
 	bs->batch_tids[bs->batch_n++] = *tid;
 	if (bs->batch_n == VQPQ_ASSIGN_BLOCK)

@@ -272,6 +272,7 @@ ivfpq_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 	bs.indexInfo = BuildIndexInfo(bs.index);
 	bs.indexInfo->ii_Concurrent = shared->isconcurrent;
 	bs.metric = shared->metric;
+	bs.element = ivfpq_index_element(bs.index);
 	bs.dims = shared->dims;
 	bs.nlist = shared->nlist;
 	bs.m = shared->m;

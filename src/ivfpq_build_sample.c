@@ -26,7 +26,7 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (isnull[0])
 		return;
 	/* a zero vector has no direction to learn under cosine */
-	if (!ivfpq_prepare_vector(bs->metric, bs->dims, values[0], bs->vector))
+	if (!ivfpq_prepare_vector(bs->metric, bs->element, bs->dims, values[0], bs->vector))
 		return;
 
 	/* reservoir sampling (Vitter's algorithm Z, as ANALYZE) */

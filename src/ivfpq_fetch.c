@@ -42,6 +42,9 @@ struct IvfpqRowReader
 	Relation	index;
 	BlockNumber heap_blocks;	/* the table's size when last looked at */
 	int			dims;
+	IvfpqElement element;
+	float	   *floats;			/* a float16 value's floats */
+	Datum		datum;			/* the last value read, detoasted */
 	MemoryContext cxt;			/* the reader's lifetime */
 	MemoryContext row_cxt;		/* reset per row */
 
@@ -77,6 +80,9 @@ ivfpq_row_reader_begin(Relation heap, Relation index, int dims)
 	r->index = index;
 	r->heap_blocks = RelationGetNumberOfBlocks(heap);
 	r->dims = dims;
+	r->element = ivfpq_index_element(index);
+	if (r->element == IVFPQ_ELEMENT_FLOAT16)
+		r->floats = palloc(sizeof(float) * dims);
 	r->cxt = cxt;
 	r->row_cxt = AllocSetContextCreate(cxt, "ivfpq row", ALLOCSET_DEFAULT_SIZES);
 	r->fetch = table_index_fetch_begin(heap);
@@ -227,10 +233,11 @@ ivfpq_row_reader_check_tid(IvfpqRowReader *r, const ItemPointerData *tid)
 }
 
 /*
- * The indexed vector of the row in slot, if not NULL and of the index's
- * dimensions; else NULL.  Valid until the next call.
+ * The floats of the indexed value of the row in slot (dims of them), if
+ * it is not NULL and has the index's dimensions; else NULL.  Valid until
+ * the next call.
  */
-const PqVector *
+const float *
 ivfpq_row_reader_vector(IvfpqRowReader *r, TupleTableSlot *slot)
 {
 	Datum		values[INDEX_MAX_KEYS];
@@ -257,23 +264,39 @@ ivfpq_row_reader_vector(IvfpqRowReader *r, TupleTableSlot *slot)
 			pointer.va_toastrelid == r->heap->rd_rel->reltoastrelid)
 			attr = read_toast_value(r, &pointer);
 	}
+	/* pqvector, vector and halfvec share the header (ivfpq_values.c) */
 	old = MemoryContextSwitchTo(r->row_cxt);
 	v = DatumGetPqVectorP(PointerGetDatum(attr));
 	MemoryContextSwitchTo(old);
-	return v->dim == r->dims ? v : NULL;
+	r->datum = PointerGetDatum(v);
+	if (v->dim != r->dims)
+		return NULL;
+	if (r->element == IVFPQ_ELEMENT_FLOAT16)
+	{
+		ivfpq_value_floats(r->element, r->dims, r->datum, r->floats);
+		return r->floats;
+	}
+	return v->x;
+}
+
+/* The last value ivfpq_row_reader_vector read, detoasted, until the next call. */
+Datum
+ivfpq_row_reader_datum(IvfpqRowReader *r)
+{
+	return r->datum;
 }
 
 /*
- * The indexed vector of the row at tid, if the row is visible to the
- * snapshot, its value not NULL and of the index's dimensions; else NULL.
- * Valid until the next call.
+ * The floats of the indexed value of the row at tid, if the row is visible
+ * to the snapshot, its value not NULL and of the index's dimensions; else
+ * NULL.  Valid until the next call.
  *
  * tid is left as it is.  The table AM moves the TID it is given along the
  * row's HOT chain to the version it finds, but the scan must hand the
  * executor the index entry's TID, the chain's root: the executor can only
  * start a chain walk from there.
  */
-const PqVector *
+const float *
 ivfpq_row_reader_fetch(IvfpqRowReader *r, const ItemPointerData *tid, Snapshot snapshot)
 {
 	ItemPointerData version = *tid;

@@ -114,7 +114,7 @@ storage_advice(StringInfo advice, Relation index, Relation heap, int dims)
 {
 	AttrNumber	attnum = index->rd_index->indkey.values[0];
 	Form_pg_attribute attr;
-	Size		vector_bytes = PQVECTOR_SIZE(dims);
+	Size		vector_bytes = ivfpq_value_size(ivfpq_index_element(index), dims);
 
 	if (attnum <= 0)
 		return;					/* an expression: its inputs are not looked at */
@@ -178,11 +178,10 @@ measure_error(Relation index, Relation heap, IvfpqQuantizer *q, SampleErrors *e)
 			table_rescan_tidrange(scan, &first, &last);
 		while (rows < DRIFT_SAMPLE_ROWS && table_scan_getnextslot_tidrange(scan, ForwardScanDirection, slot))
 		{
-			const PqVector *v = ivfpq_row_reader_vector(reader, slot);
+			const float *v = ivfpq_row_reader_vector(reader, slot);
 			int32		list;
 
-			if (v == NULL ||
-				!ivfpq_prepare_vector((IvfpqMetric) q->meta.metric, dims, PointerGetDatum(v), x))
+			if (v == NULL || !ivfpq_prepare_floats((IvfpqMetric) q->meta.metric, dims, v, x))
 				continue;
 			norms += vqpq_kernels.inner_product(x, x, dims);
 			/* x becomes the residual */

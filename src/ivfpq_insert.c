@@ -124,7 +124,7 @@ ivfpq_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	vector = palloc(sizeof(float) * q->meta.dims);
 	code = palloc(q->meta.code_size);
 	scratch = palloc(ivfpq_encode_scratch_size(1, q->meta.nlist, &q->pq));
-	if (ivfpq_prepare_vector((IvfpqMetric) q->meta.metric, q->meta.dims, values[0], vector) ||
+	if (ivfpq_prepare_vector((IvfpqMetric) q->meta.metric, ivfpq_index_element(index), q->meta.dims, values[0], vector) ||
 		!IvfpqHasNodirList(&q->meta))
 		ivfpq_assign_and_encode(q, vector, 1, &list, code, scratch);
 	else

@@ -91,6 +91,7 @@ typedef struct RecallRun
 	Relation	index;
 	Relation	heap;
 	IvfpqMetric metric;
+	IvfpqElement element;
 	int			dims;
 	int			k;
 	int			nqueries;
@@ -117,13 +118,13 @@ exact_pass(RecallRun *run)
 	INSTR_TIME_SET_CURRENT(start);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
-		const PqVector *v = ivfpq_row_reader_vector(reader, slot);
+		const float *v = ivfpq_row_reader_vector(reader, slot);
 
 		if (v == NULL)
 			continue;
 		for (int q = 0; q < run->nqueries; q++)
 			keep_smallest(heaps + (Size) q * run->k, &lens[q], run->k,
-						  order_key(ivfpq_exact_distance(run->metric, v->x,
+						  order_key(ivfpq_exact_distance(run->metric, v,
 														 run->prepared + (Size) q * run->dims, run->dims)));
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -168,11 +169,11 @@ index_pass(RecallRun *run)
 		index_rescan(scan, NULL, 0, &orderby, 1);
 		while (returned < run->k && index_getnext_slot(scan, ForwardScanDirection, slot))
 		{
-			const PqVector *v = ivfpq_row_reader_vector(reader, slot);
+			const float *v = ivfpq_row_reader_vector(reader, slot);
 
 			returned++;
 			if (v != NULL &&
-				order_key(ivfpq_exact_distance(run->metric, v->x, run->prepared + (Size) q * run->dims,
+				order_key(ivfpq_exact_distance(run->metric, v, run->prepared + (Size) q * run->dims,
 											   run->dims)) <= run->kth[q])
 				run->hits++;
 		}
@@ -187,13 +188,14 @@ index_pass(RecallRun *run)
 	ivfpq_row_reader_end(reader);
 }
 
-/* Keep a copy of v in slot place of the sample. */
+/* Keep a copy of the value the reader read last in slot place of the sample. */
 static void
-keep_row(Datum *sample, int place, bool replace, const PqVector *v)
+keep_row(Datum *sample, int place, bool replace, IvfpqRowReader *reader)
 {
-	PqVector   *copy = palloc(VARSIZE(v));
+	Pointer		value = DatumGetPointer(ivfpq_row_reader_datum(reader));
+	Pointer		copy = palloc(VARSIZE(value));
 
-	memcpy(copy, v, VARSIZE(v));
+	memcpy(copy, value, VARSIZE(value));
 	if (replace)
 		pfree(DatumGetPointer(sample[place]));
 	sample[place] = PointerGetDatum(copy);
@@ -223,7 +225,7 @@ sample_queries(RecallRun *run, int sample_size)
 
 		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 		{
-			const PqVector *v = ivfpq_row_reader_vector(reader, slot);
+			const float *v = ivfpq_row_reader_vector(reader, slot);
 			int64		place;
 
 			if (v == NULL)
@@ -231,7 +233,7 @@ sample_queries(RecallRun *run, int sample_size)
 			place = seen < sample_size ? seen : (int64) pg_prng_uint64_range(&rng, 0, seen);
 			seen++;
 			if (place < sample_size)
-				keep_row(run->queries, (int) place, seen > sample_size, v);
+				keep_row(run->queries, (int) place, seen > sample_size, reader);
 			CHECK_FOR_INTERRUPTS();
 		}
 		n = (int) Min(seen, (int64) sample_size);
@@ -259,10 +261,10 @@ sample_queries(RecallRun *run, int sample_size)
 			/* a reservoir of one for the block */
 			while (table_scan_getnextslot_tidrange(scan, ForwardScanDirection, slot))
 			{
-				const PqVector *v = ivfpq_row_reader_vector(reader, slot);
+				const float *v = ivfpq_row_reader_vector(reader, slot);
 
 				if (v != NULL && pg_prng_uint64_range(&rng, 0, seen++) == 0)
-					keep_row(run->queries, n, seen > 1, v);
+					keep_row(run->queries, n, seen > 1, reader);
 			}
 			if (seen > 0)
 				n++;
@@ -303,6 +305,7 @@ measure(FunctionCallInfo fcinfo, Oid indexoid, ArrayType *queries, int k, int sa
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("vqpq_index_recall does not measure tables with row-level security enabled")));
 	run.metric = ivfpq_index_metric(run.index);
+	run.element = ivfpq_index_element(run.index);
 	run.dims = ivfpq_index_dims(run.index);
 	run.k = k;
 
@@ -334,7 +337,7 @@ measure(FunctionCallInfo fcinfo, Oid indexoid, ArrayType *queries, int k, int sa
 
 	run.prepared = palloc(mul_size(mul_size(Max(run.nqueries, 1), run.dims), sizeof(float)));
 	for (int q = 0; q < run.nqueries; q++)
-		(void) ivfpq_prepare_vector(run.metric, run.dims, run.queries[q], run.prepared + (Size) q * run.dims);
+		(void) ivfpq_prepare_vector(run.metric, run.element, run.dims, run.queries[q], run.prepared + (Size) q * run.dims);
 	run.kth = palloc(sizeof(double) * Max(run.nqueries, 1));
 
 	if (run.nqueries > 0)

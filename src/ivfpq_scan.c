@@ -74,6 +74,7 @@ typedef struct IvfpqScanOpaqueData
 	bool		exhausted;
 	bool		null_query;		/* ORDER BY col <-> NULL: all rows, any order */
 	IvfpqMetric metric;
+	IvfpqElement element;
 	int			dims;
 	int			batch_size;
 	bool		rerank;
@@ -223,11 +224,11 @@ static bool
 exact_distance(IndexScanDesc scan, ItemPointer tid, double *distance)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
-	const PqVector *v = ivfpq_row_reader_fetch(so->reader, tid, scan->xs_snapshot);
+	const float *x = ivfpq_row_reader_fetch(so->reader, tid, scan->xs_snapshot);
 
-	if (v == NULL)
+	if (x == NULL)
 		return false;
-	*distance = ivfpq_exact_distance(so->metric, v->x, so->query, so->dims);
+	*distance = ivfpq_exact_distance(so->metric, x, so->query, so->dims);
 	return true;
 }
 
@@ -315,7 +316,7 @@ start_query(IndexScanDesc scan)
 	}
 
 	so->query = palloc(sizeof(float) * so->dims);
-	ivfpq_prepare_vector(so->metric, so->dims, key->sk_argument, so->query);
+	ivfpq_prepare_vector(so->metric, so->element, so->dims, key->sk_argument, so->query);
 
 	/* untrained indexes score by exact distances: nothing to re-rank after */
 	so->rerank = ivfpq_rerank > 0 && q->meta.trained;
@@ -660,6 +661,7 @@ ivfpq_beginscan(Relation index, int nkeys, int norderbys)
 	so->quantizer = ivfpq_pin_quantizer(index);
 	so->scan_cxt = CurrentMemoryContext;
 	so->metric = (IvfpqMetric) so->quantizer->meta.metric;
+	so->element = ivfpq_index_element(index);
 	so->dims = so->quantizer->meta.dims;
 	ivfpq_entry_layout(&so->quantizer->meta, &so->layout);
 	so->query_cxt = AllocSetContextCreate(CurrentMemoryContext, "ivfpq scan query", ALLOCSET_DEFAULT_SIZES);
