@@ -307,10 +307,10 @@ ivfpq_list_table(IvfpqQuantizer *q, int list, float *scratch)
 	const float *centroid = q->centroids + (Size) list * q->meta.dims;
 	float	   *table;
 
-	Assert(q->list_tables != NULL);
-	if (q->list_tables[list])
+	/* (a quantizer being built keeps no tables) */
+	if (q->list_tables && q->list_tables[list])
 		return q->list_tables[list];
-	if (q->stale || q->list_tables_bytes + size > (Size) ivfpq_table_cache_kb * 1024 ||
+	if (q->list_tables == NULL || q->stale || q->list_tables_bytes + size > (Size) ivfpq_table_cache_kb * 1024 ||
 		cached_bytes + size > (Size) ivfpq_cache_kb * 1024)
 	{
 		vqpq_pq_list_table_l2(&q->pq, centroid, scratch);

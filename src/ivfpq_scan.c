@@ -45,8 +45,8 @@
 #include "utils/rel.h"
 
 #include "distance.h"
-#include "fastscan.h"
 #include "ivfpq.h"
+#include "ivfpq_score.h"
 #include "pqvector.h"
 
 /* candidates per batch when re-ranking is off */
@@ -57,12 +57,6 @@ typedef struct Candidate
 	double		distance;		/* ADC, or exact after re-ranking; NaN sorts last */
 	ItemPointerData tid;
 } Candidate;
-
-typedef struct ProbeItem
-{
-	float		score;
-	int32		list;
-} ProbeItem;
 
 typedef struct IvfpqScanOpaqueData
 {
@@ -90,17 +84,10 @@ typedef struct IvfpqScanOpaqueData
 	int			window_size;	/* vqpq.nprobe when the scan started */
 	int			window_start;
 	int			window_end;
-	ProbeItem  *probes;
-	float	   *scratch;		/* lut, query_table, list_scratch; see start_query */
-	float	   *lut;			/* m x ksub: the lookup table of the list being scored */
-	float	   *query_table;	/* m x ksub: L2's per-query term (pq.h) */
-	float	   *list_scratch;	/* m x ksub: a list term the cache had no room for */
+	IvfpqProbe *probes;
+	float	   *scratch;		/* the scorer's tables; see start_query */
 	IvfpqEntryLayout layout;
-	uint8	   *qtable;			/* blocked pages: lut quantized to bytes (fastscan.h) */
-	float		qstep;			/* ... lut sum = qbias + qstep * byte sum */
-	float		qbias;
-	float	   *adc;			/* one page of ADC values */
-	ItemPointerData *page_tids; /* one page of TIDs */
+	IvfpqScorer scorer;
 
 	/* the batch being built: the best batch_size past the bound */
 	Candidate  *heap;
@@ -178,26 +165,6 @@ candidate_tid_cmp(const void *a, const void *b)
 #define TOPK_CMP(a, b) candidate_cmp(a, b)
 #include "topk_template.h"
 
-/* (score, list) */
-static inline int
-probe_cmp(const ProbeItem *x, const ProbeItem *y)
-{
-	if (x->score != y->score)
-		return x->score < y->score ? -1 : 1;
-	return x->list - y->list;
-}
-
-static int
-probe_qsort_cmp(const void *a, const void *b)
-{
-	return probe_cmp(a, b);
-}
-
-#define TOPK_PREFIX probe
-#define TOPK_ELEMENT ProbeItem
-#define TOPK_CMP(a, b) probe_cmp(a, b)
-#include "topk_template.h"
-
 /*
  * Offer a candidate to the pass being scored: those up to the bound were
  * returned already.  Returns true if one had to be dropped.
@@ -235,51 +202,21 @@ exact_distance(IndexScanDesc scan, ItemPointer tid, double *distance)
 /* ---------------------------------------------------------------- query setup */
 
 /*
- * The nprobe lists to scan, nearest first.  L2 and cosine rank centroids by
- * distance (as rows were assigned); inner product by the product itself,
- * since rows of a list with a large <q, c> tend to have large <q, x>.  The
- * base term of a list's ADC values is its -<q, c> for inner product, and 0
- * for L2 and cosine (whose tables already hold the whole residual).
- *
- * Cosine scores by L2 on the normalized vectors, not by inner product: the
- * two order unit vectors alike (|q - x|^2 = 2 - 2 cos), but the L2 estimate's
- * error, 2<q - x, r - r^> + |r - r^|^2, scales with the small distance to a
- * near neighbour, where the inner product's, <q, r - r^>, scales with |q| = 1.
+ * The lists to probe: vqpq.nprobe, or for an iterative scan up to
+ * vqpq.max_probes, taken vqpq.nprobe at a time (a window).
  */
 static void
 choose_probes(IvfpqScanOpaque so)
 {
-	IvfpqQuantizer *q = so->quantizer;
-	int			nlist = q->meta.nlist;
-	float	   *dots = palloc(sizeof(float) * nlist);
-	int			len = 0;
-	float		qnorm = vqpq_kernels.inner_product(so->query, so->query, so->dims);
+	int			nlist = so->quantizer->meta.nlist;
 
 	so->nprobes = ivfpq_iterative_scan == IVFPQ_ITERATIVE_OFF ? ivfpq_nprobe : Max(ivfpq_nprobe, ivfpq_max_probes);
 	so->nprobes = Min(so->nprobes, nlist);
 	so->window_size = Min(ivfpq_nprobe, nlist);
 	so->window_start = 0;
 	so->window_end = so->window_size;
-	so->probes = palloc(sizeof(ProbeItem) * so->nprobes);
-	vqpq_kernels.dot_block(so->query, 1, 0, q->centroids_t, nlist, nlist, so->dims, dots, nlist);
-	for (int l = 0; l < nlist; l++)
-	{
-		ProbeItem	item;
-
-		item.list = l;
-		item.score = so->metric == IVFPQ_METRIC_IP ? -dots[l] : q->centroid_norms[l] - 2.0f * dots[l];
-		(void) probe_offer(so->probes, &len, so->nprobes, &item);
-	}
-	qsort(so->probes, so->nprobes, sizeof(ProbeItem), probe_qsort_cmp);
-	/* from here on, score is the ADC base term */
-	for (int i = 0; i < so->nprobes; i++)
-	{
-		if (so->metric == IVFPQ_METRIC_IP)
-			so->probes[i].score = -dots[so->probes[i].list];
-		else
-			so->probes[i].score += qnorm;
-	}
-	pfree(dots);
+	so->probes = palloc(sizeof(IvfpqProbe) * so->nprobes);
+	ivfpq_scorer_probes(&so->scorer, so->nprobes, so->probes);
 }
 
 static void
@@ -302,8 +239,6 @@ start_query(IndexScanDesc scan)
 	so->stash_capacity = (int) Min((Size) MaxAllocSize / sizeof(Candidate),
 								   (Size) work_mem * 1024 / sizeof(Candidate));
 	so->null_query = (key->sk_flags & SK_ISNULL) != 0;
-	so->adc = palloc(sizeof(float) * per_page);
-	so->page_tids = palloc(sizeof(ItemPointerData) * per_page);
 
 	so->in_chains = so->chains_done = false;
 	if (so->null_query)
@@ -326,75 +261,26 @@ start_query(IndexScanDesc scan)
 	so->results_capacity = so->batch_size;
 	so->results = palloc(sizeof(Candidate) * so->results_capacity);
 
-	if (q->meta.trained)
+	/* the quantizer's scratch outlives this query: claim it once per scan */
+	if (so->scratch == NULL && q->meta.trained)
 	{
-		Size		table = (Size) q->pq.m * q->pq.ksub;
-
-		choose_probes(so);
-		/* the quantizer's scratch outlives this query: claim it once per scan */
-		if (so->scratch == NULL)
-		{
-			MemoryContextSwitchTo(so->scan_cxt);
-			so->scratch = ivfpq_claim_scan_scratch(q);
-			MemoryContextSwitchTo(so->query_cxt);
-		}
-		so->lut = so->scratch;
-		so->query_table = so->scratch + table;
-		so->list_scratch = so->scratch + 2 * table;
-		if (so->layout.blocked)
-			so->qtable = palloc(VQPQ_FS_TABLE_SIZE(q->pq.m));
-		if (so->metric == IVFPQ_METRIC_IP)
-		{
-			vqpq_pq_lut_ip(&q->pq, so->query, so->lut);
-			if (so->layout.blocked)
-				so->qstep = vqpq_fastscan.quantize_table(so->lut, q->pq.m, so->qtable, &so->qbias);
-		}
-		else
-			vqpq_pq_query_table_l2(&q->pq, so->query, so->query_table);
+		MemoryContextSwitchTo(so->scan_cxt);
+		so->scratch = ivfpq_claim_scan_scratch(q);
+		MemoryContextSwitchTo(so->query_cxt);
 	}
+	ivfpq_scorer_init(&so->scorer, scan->indexRelation, q, so->query, so->scratch);
+	if (q->meta.trained)
+		choose_probes(so);
 	else
 	{
 		so->nprobes = so->window_end = so->window_size = 1;
 		so->window_start = 0;
-		so->probes = palloc0(sizeof(ProbeItem));
+		so->probes = palloc0(sizeof(IvfpqProbe));
 	}
 	MemoryContextSwitchTo(old);
 }
 
 /* ---------------------------------------------------------------- batches */
-
-/*
- * ADC values of a blocked page's rows: byte sums of 32 rows at a time by
- * fast-scan, scaled back to the float table's units.
- */
-static void
-score_blocks(IvfpqScanOpaque so, Page page, int count, float base)
-{
-	uint32		sums[VQPQ_FS_ROWS];
-	double		offset = (double) base + so->qbias;
-	const char *contents = (const char *) PageGetContents(page);
-	Size		used = ivfpq_entries_size(&so->layout, count);
-
-	/*
-	 * Ask for the whole page at once: the blocks are read front to back, but
-	 * a page fresh from shared buffers is rarely in cache, and many
-	 * outstanding loads finish sooner than one stream of demand misses.
-	 */
-#if defined(__GNUC__) || defined(__clang__)
-	for (Size off = 0; off < used; off += 64)
-		__builtin_prefetch(contents + off);
-#endif
-
-	for (int first = 0; first < count; first += VQPQ_FS_ROWS)
-	{
-		int			rows = Min(VQPQ_FS_ROWS, count - first);
-
-		vqpq_fastscan.score_block(ivfpq_block_codes(&so->layout, page, first / VQPQ_FS_ROWS), so->qtable,
-								  so->layout.m, sums);
-		for (int r = 0; r < rows; r++)
-			so->adc[first + r] = (float) (offset + (double) so->qstep * sums[r]);
-	}
-}
 
 /*
  * Score every entry of the window's lists, keeping the best capacity past
@@ -405,57 +291,23 @@ static bool
 score_window(IndexScanDesc scan, Candidate *dest, int *len, int capacity)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
-	IvfpqQuantizer *q = so->quantizer;
-	IvfpqMetaPageData *meta = &q->meta;
+	IvfpqScorer *scorer = &so->scorer;
+	bool		trained = so->quantizer->meta.trained;
 	bool		dropped = false;
 
 	*len = 0;
 	for (int p = so->window_start; p < so->window_end; p++)
 	{
-		int			list = so->probes[p].list;
-		float		base = so->probes[p].score;
-		BlockNumber blkno = q->list_start[list];
-		bool		lut_ready = so->metric == IVFPQ_METRIC_IP;	/* one table for all lists */
-		IvfpqChainWalk walk;
+		int			count;
 
-		ivfpq_walk_begin(&walk, scan->indexRelation, list);
-		while (BlockNumberIsValid(blkno))
+		ivfpq_scorer_start_list(scorer, so->probes[p].list, so->probes[p].base);
+		while ((count = ivfpq_scorer_next_page(scorer)) >= 0)
 		{
-			Buffer		buf;
-			Page		page;
-			int			count;
-
-			ivfpq_walk_step(&walk, blkno);
-			buf = ReadBuffer(scan->indexRelation, blkno);
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			page = BufferGetPage(buf);
-			count = ivfpq_entry_page_rows(scan->indexRelation, &so->layout, page, blkno);
-			blkno = IvfpqPageGetOpaque(page)->next;
-			if (meta->trained && count > 0)
-			{
-				/* an L2 list's table, formed when it turns out to have entries */
-				if (!lut_ready)
-				{
-					vqpq_pq_lut_combine(&q->pq, ivfpq_list_table(q, list, so->list_scratch),
-										so->query_table, so->lut);
-					if (so->layout.blocked)
-						so->qstep = vqpq_fastscan.quantize_table(so->lut, q->pq.m, so->qtable, &so->qbias);
-					lut_ready = true;
-				}
-				if (so->layout.blocked)
-					score_blocks(so, page, count, base);
-				else
-					vqpq_pq_adc(&q->pq, so->lut, base, ivfpq_rowmajor_codes(&so->layout, page),
-								count, so->layout.entry_size, so->adc);
-			}
-			ivfpq_entries_tids(&so->layout, page, count, so->page_tids);
-			UnlockReleaseBuffer(buf);
-
 			/* rows are read only after the index page is released */
-			if (meta->trained)
+			if (trained)
 			{
 				for (int i = 0; i < count; i++)
-					dropped |= consider(so, dest, len, capacity, so->adc[i], &so->page_tids[i]);
+					dropped |= consider(so, dest, len, capacity, scorer->adc[i], &scorer->tids[i]);
 			}
 			else
 			{
@@ -463,11 +315,10 @@ score_window(IndexScanDesc scan, Candidate *dest, int *len, int capacity)
 				{
 					double		distance;
 
-					if (exact_distance(scan, &so->page_tids[i], &distance))
-						dropped |= consider(so, dest, len, capacity, distance, &so->page_tids[i]);
+					if (exact_distance(scan, &scorer->tids[i], &distance))
+						dropped |= consider(so, dest, len, capacity, distance, &scorer->tids[i]);
 				}
 			}
-			CHECK_FOR_INTERRUPTS();
 		}
 	}
 	return dropped;

@@ -1,0 +1,191 @@
+/*
+ * ivfpq_score.c
+ *		Scoring a query against an ivfpq index by ADC (asymmetric distance
+ *		computation: a code's distance is a base term plus a sum of m
+ *		lookups in per-query tables).
+ *
+ * The lists to probe are the nprobe whose centroids are nearest the query.
+ * L2 and cosine rank centroids by distance (as rows were assigned); inner
+ * product by the product itself, since rows of a list with a large <q, c>
+ * tend to have large <q, x>.  The base term of a list's ADC values is its
+ * -<q, c> for inner product, and |q - c|^2 for L2 and cosine, whose tables
+ * hold the rest of the distance to the residual (pq.h).
+ *
+ * Cosine scores by L2 on the normalized vectors, not by inner product: the
+ * two order unit vectors alike (|q - x|^2 = 2 - 2 cos), but the L2 estimate's
+ * error, 2<q - x, r - r^> + |r - r^|^2, scales with the small distance to a
+ * near neighbour, where the inner product's, <q, r - r^>, scales with |q| = 1.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+
+#include "distance.h"
+#include "fastscan.h"
+#include "ivfpq_score.h"
+
+#define TOPK_PREFIX probe
+#define TOPK_ELEMENT IvfpqProbe
+#define TOPK_CMP(a, b) probe_cmp(a, b)
+
+/* (base, list) */
+static inline int
+probe_cmp(const IvfpqProbe *x, const IvfpqProbe *y)
+{
+	if (x->base != y->base)
+		return x->base < y->base ? -1 : 1;
+	return x->list - y->list;
+}
+
+#include "topk_template.h"
+
+static int
+probe_qsort_cmp(const void *a, const void *b)
+{
+	return probe_cmp(a, b);
+}
+
+void
+ivfpq_scorer_init(IvfpqScorer *s, Relation index, IvfpqQuantizer *q, const float *query, float *scratch)
+{
+	memset(s, 0, sizeof(*s));
+	s->index = index;
+	s->q = q;
+	ivfpq_entry_layout(&q->meta, &s->layout);
+	s->metric = (IvfpqMetric) q->meta.metric;
+	s->dims = q->meta.dims;
+	s->query = query;
+	s->adc = palloc(sizeof(float) * s->layout.per_page);
+	s->tids = palloc(sizeof(ItemPointerData) * s->layout.per_page);
+	s->next = InvalidBlockNumber;
+	if (!q->meta.trained)
+		return;
+
+	s->lut = scratch;
+	s->query_table = scratch + (Size) q->pq.m * q->pq.ksub;
+	s->list_scratch = scratch + 2 * (Size) q->pq.m * q->pq.ksub;
+	if (s->layout.blocked)
+		s->qtable = palloc(VQPQ_FS_TABLE_SIZE(q->pq.m));
+	if (s->metric == IVFPQ_METRIC_IP)
+	{
+		/* one table for every list */
+		vqpq_pq_lut_ip(&q->pq, query, s->lut);
+		if (s->layout.blocked)
+			s->qstep = vqpq_fastscan.quantize_table(s->lut, q->pq.m, s->qtable, &s->qbias);
+	}
+	else
+		vqpq_pq_query_table_l2(&q->pq, query, s->query_table);
+}
+
+void
+ivfpq_scorer_probes(IvfpqScorer *s, int nprobes, IvfpqProbe *probes)
+{
+	IvfpqQuantizer *q = s->q;
+	int			nlist = q->meta.nlist;
+	float	   *dots = palloc(sizeof(float) * nlist);
+	float		qnorm = vqpq_kernels.inner_product(s->query, s->query, s->dims);
+	int			len = 0;
+
+	Assert(nprobes <= nlist);
+	vqpq_kernels.dot_block(s->query, 1, 0, q->centroids_t, nlist, nlist, s->dims, dots, nlist);
+	for (int l = 0; l < nlist; l++)
+	{
+		IvfpqProbe	item;
+
+		item.list = l;
+		item.base = s->metric == IVFPQ_METRIC_IP ? -dots[l] : q->centroid_norms[l] - 2.0f * dots[l];
+		(void) probe_offer(probes, &len, nprobes, &item);
+	}
+	qsort(probes, nprobes, sizeof(IvfpqProbe), probe_qsort_cmp);
+	/* the ranking's scores, made base terms */
+	if (s->metric != IVFPQ_METRIC_IP)
+	{
+		for (int i = 0; i < nprobes; i++)
+			probes[i].base += qnorm;
+	}
+	pfree(dots);
+}
+
+void
+ivfpq_scorer_start_list(IvfpqScorer *s, int list, float base)
+{
+	s->list = list;
+	s->base = base;
+	s->next = s->q->list_start[list];
+	s->lut_ready = s->metric == IVFPQ_METRIC_IP;
+	ivfpq_walk_begin(&s->walk, s->index, list);
+}
+
+/*
+ * ADC values of a blocked page's rows: byte sums of 32 rows at a time by
+ * fast-scan, scaled back to the float table's units.
+ */
+static void
+score_blocks(IvfpqScorer *s, Page page, int count)
+{
+	uint32		sums[VQPQ_FS_ROWS];
+	double		offset = (double) s->base + s->qbias;
+	const char *contents = (const char *) PageGetContents(page);
+	Size		used = ivfpq_entries_size(&s->layout, count);
+
+	/*
+	 * Ask for the whole page at once: the blocks are read front to back, but
+	 * a page fresh from shared buffers is rarely in cache, and many
+	 * outstanding loads finish sooner than one stream of demand misses.
+	 */
+#if defined(__GNUC__) || defined(__clang__)
+	for (Size off = 0; off < used; off += 64)
+		__builtin_prefetch(contents + off);
+#endif
+
+	for (int first = 0; first < count; first += VQPQ_FS_ROWS)
+	{
+		int			rows = Min(VQPQ_FS_ROWS, count - first);
+
+		vqpq_fastscan.score_block(ivfpq_block_codes(&s->layout, page, first / VQPQ_FS_ROWS), s->qtable,
+								  s->layout.m, sums);
+		for (int r = 0; r < rows; r++)
+			s->adc[first + r] = (float) (offset + (double) s->qstep * sums[r]);
+	}
+}
+
+int
+ivfpq_scorer_next_page(IvfpqScorer *s)
+{
+	IvfpqQuantizer *q = s->q;
+	BlockNumber blkno = s->next;
+	Buffer		buf;
+	Page		page;
+	int			count;
+
+	if (!BlockNumberIsValid(blkno))
+		return -1;
+	ivfpq_walk_step(&s->walk, blkno);
+	buf = ReadBuffer(s->index, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	count = ivfpq_entry_page_rows(s->index, &s->layout, page, blkno);
+	s->next = IvfpqPageGetOpaque(page)->next;
+	if (q->meta.trained && count > 0)
+	{
+		/* an L2 list's table, formed when it turns out to have entries */
+		if (!s->lut_ready)
+		{
+			vqpq_pq_lut_combine(&q->pq, ivfpq_list_table(q, s->list, s->list_scratch),
+								s->query_table, s->lut);
+			if (s->layout.blocked)
+				s->qstep = vqpq_fastscan.quantize_table(s->lut, q->pq.m, s->qtable, &s->qbias);
+			s->lut_ready = true;
+		}
+		if (s->layout.blocked)
+			score_blocks(s, page, count);
+		else
+			vqpq_pq_adc(&q->pq, s->lut, s->base, ivfpq_rowmajor_codes(&s->layout, page),
+						count, s->layout.entry_size, s->adc);
+	}
+	ivfpq_entries_tids(&s->layout, page, count, s->tids);
+	UnlockReleaseBuffer(buf);
+	CHECK_FOR_INTERRUPTS();
+	return count;
+}

@@ -1,0 +1,63 @@
+/*
+ * ivfpq_score.h
+ *		Scoring a query against an ivfpq index by ADC: which lists to probe,
+ *		nearest first, and the ADC values of their rows, a page at a time.
+ *		Used by scans and by the build's calibration.
+ */
+#ifndef VQPQ_IVFPQ_SCORE_H
+#define VQPQ_IVFPQ_SCORE_H
+
+#include "ivfpq.h"
+
+/* a list to probe, and the base term of its rows' ADC values */
+typedef struct IvfpqProbe
+{
+	float		base;
+	int32		list;
+} IvfpqProbe;
+
+typedef struct IvfpqScorer
+{
+	Relation	index;
+	IvfpqQuantizer *q;
+	IvfpqEntryLayout layout;
+	IvfpqMetric metric;
+	int			dims;
+	const float *query;			/* prepared (normalized for cosine) */
+
+	float	   *lut;			/* m x ksub: the lookup table of the list being scored */
+	float	   *query_table;	/* m x ksub: L2's per-query term (pq.h) */
+	float	   *list_scratch;	/* m x ksub: a list term the cache had no room for */
+	uint8	   *qtable;			/* blocked pages: lut quantized to bytes (fastscan.h) */
+	float		qstep;			/* ... lut sum = qbias + qstep * byte sum */
+	float		qbias;
+
+	/* the page last scored: count rows, their ADC values (trained) and TIDs */
+	float	   *adc;
+	ItemPointerData *tids;
+
+	/* the list being read */
+	int			list;
+	float		base;
+	BlockNumber next;
+	IvfpqChainWalk walk;
+	bool		lut_ready;
+} IvfpqScorer;
+
+/*
+ * Set up for a query (kept by reference) against the quantizer, with
+ * scratch of 3 x m x ksub floats (ivfpq_claim_scan_scratch) for tables.
+ */
+extern void ivfpq_scorer_init(IvfpqScorer *s, Relation index, IvfpqQuantizer *q,
+							  const float *query, float *scratch);
+/* The nprobes lists nearest the query, nearest first, into probes. */
+extern void ivfpq_scorer_probes(IvfpqScorer *s, int nprobes, IvfpqProbe *probes);
+/* Read list (base: its probe's base term) from its first page. */
+extern void ivfpq_scorer_start_list(IvfpqScorer *s, int list, float base);
+/*
+ * Score the list's next page: returns its rows, with their ADC values (for
+ * a trained index) and TIDs in s->adc and s->tids, or -1 past the end.
+ */
+extern int	ivfpq_scorer_next_page(IvfpqScorer *s);
+
+#endif							/* VQPQ_IVFPQ_SCORE_H */
