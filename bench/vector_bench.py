@@ -64,7 +64,7 @@ def parse_args():
     ap.add_argument("--filter-kinds", default="random,near", help="of random,near,far")
     ap.add_argument("--filtered-clients", default="1")
     ap.add_argument("--filtered-queries", type=int, default=100)
-    ap.add_argument("--filtered-reranks", default="100,400", help="vqpq.rerank values of the filtered sweep")
+    ap.add_argument("--filtered-reranks", default="100,500,2500", help="vqpq.rerank values of the filtered sweep")
     ap.add_argument("--filtered-max-probes", default="0,nlist/8",
                     help="vqpq.max_probes values of the filtered sweep (0: unbounded, nlist/N: a share of lists)")
     ap.add_argument("--datasets-dir", default=os.path.join(os.environ.get("VQPQ_CACHE", "/var/cache/vqpq"),

@@ -26,7 +26,7 @@
 #             main | external | extended | both (plain, then default)
 #   filtered  --filtered [only]  WHERE category = c at 10%, 1% and 0.1%
 #             --filter-kinds random,near[,far]   --filtered-queries 100
-#             --filtered-reranks 100,400  --filtered-max-probes 0,nlist/8
+#             --filtered-reranks 100,500,2500  --filtered-max-probes 0,nlist/8
 #             --filtered-clients 1
 #   output    --out bench/results (results.md, results.jsonl, recall_qps*.png)
 #

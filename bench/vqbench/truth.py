@@ -98,12 +98,14 @@ def kmeans(x, k, seed, iters=10):
     c = x[rng.choice(len(x), size=k, replace=False)].copy()
     for _ in range(iters):
         lab = nearest(x, c)
-        sums = np.zeros_like(c, dtype=np.float64)
-        np.add.at(sums, lab, x)
+        order = np.argsort(lab, kind="stable")
         cnt = np.bincount(lab, minlength=k)
-        empty = cnt == 0
-        c = (sums / np.maximum(cnt, 1)[:, None]).astype(np.float32)
-        c[empty] = x[rng.choice(len(x), size=int(empty.sum()), replace=False)]
+        have = np.flatnonzero(cnt)
+        # sums of each non-empty cluster's rows, from the rows sorted by cluster
+        sums = np.add.reduceat(x[order].astype(np.float64), np.concatenate([[0], np.cumsum(cnt[have])[:-1]]))
+        c[have] = (sums / cnt[have][:, None]).astype(np.float32)
+        empty = np.flatnonzero(cnt == 0)
+        c[empty] = x[rng.choice(len(x), size=len(empty), replace=False)]
     return c
 
 
@@ -116,13 +118,43 @@ def nearest(x, c):
     return out
 
 
+def tree(sample, seed, fanout=10, depth=3):
+    """Hierarchical k-means: fanout clusters, each split into fanout, depth
+    levels deep (10, 100, 1000 leaves): [(centres, children)] per node.
+    Cheap without a fast BLAS, unlike a flat k-means into 1000."""
+    k = min(fanout, len(sample))
+    c = kmeans(sample, k, seed)
+    if depth == 1:
+        return [(c, None)]
+    lab = nearest(sample, c)
+    return [(c, [tree(sample[lab == j], seed + j + 1, fanout, depth - 1) if (lab == j).sum() >= fanout else None
+                 for j in range(k)])]
+
+
+def leaf_labels(x, node, fanout=10, depth=3):
+    """Leaf number (0 .. fanout^depth - 1) of each row of x in the tree: its
+    leading digit is the top-level cluster, and so on."""
+    c, children = node[0]
+    lab = nearest(x, c)
+    if depth == 1:
+        return lab
+    out = lab * fanout ** (depth - 1)
+    for j in range(len(c)):
+        rows = lab == j
+        if rows.any() and children[j] is not None:
+            out[rows] += leaf_labels(x[rows], children[j], fanout, depth - 1)
+    return out
+
+
 def make_filters(ds, metric, kinds, ncats=(10, 100, 1000), seed=11):
     """Filters for each kind and number of categories (10% 1% 0.1%):
     random     a category drawn at random for each row and query (uncorrelated
                with the vectors)
-    near       category = the row's k-means cluster (k = ncat; correlated);
-               the query asks for its own nearest cluster, so its neighbours
-               mostly match (a shoe photo filtered on "shoes")
+    near       category = the row's cluster in a 10 x 10 x 10 hierarchical
+               k-means (10, 100 or 1000 categories: the first one, two or
+               three levels; correlated); the query asks for its own cluster,
+               so its neighbours mostly match (a shoe photo filtered on
+               "shoes")
     far        the same clusters, the query asks for a random one: matches
                mostly lie far from it
     Clustering runs on a sample (cosine data normalized first)."""
@@ -136,15 +168,16 @@ def make_filters(ds, metric, kinds, ncats=(10, 100, 1000), seed=11):
     if "near" in kinds or "far" in kinds:
         def prep(x):
             return _unit(x.astype(np.float64)).astype(np.float32) if metric == "cosine" else x
-        sample = prep(ds.rows(np.sort(rng.choice(ds.n, size=min(ds.n, 40000), replace=False))))
-        q = prep(ds.queries)
+        sample = prep(ds.rows(np.sort(rng.choice(ds.n, size=min(ds.n, 20000), replace=False))))
+        top = tree(sample, seed)
+        leaves = np.concatenate([leaf_labels(prep(rows), top) for _, rows in ds.chunks()])
+        qleaves = leaf_labels(prep(ds.queries), top)
         for k in ncats:
-            k = min(k, len(sample))
-            c = kmeans(sample, k, seed + k)
-            labels = np.concatenate([nearest(prep(rows), c) for _, rows in ds.chunks()]).astype(np.int32)
+            div = 1000 // k  # the tree has 1000 leaves
+            labels = (leaves // div).astype(np.int32)
             if "near" in kinds:
-                filters.append(Filter("near", k, f"k{k}", f"kn{k}", labels, nearest(q, c).astype(np.int32)))
+                filters.append(Filter("near", k, f"k{k}", f"kn{k}", labels, (qleaves // div).astype(np.int32)))
             if "far" in kinds:
-                present = np.unique(labels)
-                filters.append(Filter("far", k, f"k{k}", f"kf{k}", labels, rng.choice(present, nq).astype(np.int32)))
+                filters.append(Filter("far", k, f"k{k}", f"kf{k}", labels,
+                                      rng.choice(np.unique(labels), nq).astype(np.int32)))
     return filters
