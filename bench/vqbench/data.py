@@ -101,11 +101,11 @@ def synthetic(n, d, clusters, nqueries, seed=42, workdir=None):
         return centers[gen.integers(0, clusters, count)] + gen.standard_normal((count, d), dtype=np.float32)
 
     tmp = tempfile.mkdtemp(prefix="vqbench-", dir=workdir)
-    base = np.memmap(os.path.join(tmp, "base.f32"), dtype=np.float32, mode="w+", shape=(n, d))
-    for i, s in enumerate(range(0, n, CHUNK)):
-        e = min(n, s + CHUNK)
-        base[s:e] = draw(np.random.default_rng([seed, i]), e - s)
-    base.flush()
+    path = os.path.join(tmp, "base.f32")
+    with open(path, "wb") as f:  # written, not through a writable map: no dirty mapped pages
+        for i, s in enumerate(range(0, n, CHUNK)):
+            f.write(draw(np.random.default_rng([seed, i]), min(n, s + CHUNK) - s).tobytes())
+    base = np.memmap(path, dtype=np.float32, mode="r", shape=(n, d))
     queries = draw(np.random.default_rng([seed, 1 << 31]), nqueries)
     return Dataset(f"synthetic:{n}:{d}:{clusters}", base, queries, "l2",
                    note=f"{clusters} Gaussian clusters, seed {seed}", cleanup=lambda: shutil.rmtree(tmp))
