@@ -27,6 +27,7 @@ from vqbench.data import load_dataset  # noqa: E402
 from vqbench.truth import exact_truth, make_filters  # noqa: E402
 
 STORAGES = ["auto", "default", "plain", "main", "external", "extended", "both"]
+FILTERED_ENGINES = ("exact", "vqpq", "hnsw")
 
 
 def parse_args():
@@ -58,6 +59,12 @@ def parse_args():
                     help="a sweep direction stops once recall reaches this")
     ap.add_argument("--reranks", default="25,50,100,200,400,800",
                     help="vqpq.rerank values swept (Faiss: k_factor = rerank / 10)")
+    ap.add_argument("--protocol", default="simple", choices=["simple", "prepared"],
+                    help="pgbench's query protocol (-M)")
+    ap.add_argument("--cold", action="store_true",
+                    help="also QPS from a cold cache at each index's best settings for recall 0.95 and 0.99: "
+                         "the server restarted and the tables' and indexes' files dropped from the OS cache")
+    ap.add_argument("--cold-seconds", type=int, default=10)
     ap.add_argument("--exact-queries", type=int, default=50, help="queries the exact scan's recall is checked on")
     ap.add_argument("--filtered", nargs="?", const="also", choices=["also", "only"],
                     help="add filtered queries (only: no unfiltered sweep, no Faiss)")
@@ -76,6 +83,7 @@ def parse_args():
     if args.no_faiss or args.filtered == "only":
         chosen.discard("faiss")
     args.engines = chosen
+    server.PGBENCH_PROTOCOL = args.protocol
     return args
 
 
@@ -163,6 +171,8 @@ def run_storage(ctx, filters, have_pgvector, storage):
                 table_mb=int(server.psql("SELECT pg_table_size('bench_items')")) / 1e6)
     workers = [int(w) for w in args.build_workers.split(",")] if args.build_workers else [None]
     for e in make_engines(args, ds, ctx.metric, have_pgvector):
+        if args.filtered == "only" and e.key not in FILTERED_ENGINES:
+            continue
         if e.create:
             e.build(args.build_memory, workers if e.key == "vqpq" else [None])
             part["builds"][e.name] = e.builds
@@ -172,14 +182,15 @@ def run_storage(ctx, filters, have_pgvector, storage):
         if args.filtered != "only":
             res = engines.run_sql_engine(e, ctx)
             part["unfiltered"][e.name] = dict(res, build=build)
-        if args.filtered and e.key in ("exact", "vqpq", "hnsw"):
+        if args.filtered and e.key in FILTERED_ENGINES:
             for f in filters:
                 print(f"  filter {f.label}:", flush=True)
                 res = engines.run_sql_engine(e, ctx, f)
+                m = f.matches[:args.filtered_queries]
                 part["filtered"].setdefault(f.label, {})[e.name] = dict(
-                    res, build=build, matches_mean=float(f.matches.mean()),
-                    matching=f"{f.matches.mean() / ds.n:.3%} of rows match on average, "
-                             f"{int((f.matches >= 10).sum())} of {len(f.matches)} queries have 10 or more")
+                    res, build=build, matches_mean=float(m.mean()),
+                    matching=f"{len(m)} queries; {m.mean() / ds.n:.3%} of rows match on average, "
+                             f"{int((m >= 10).sum())} of the queries have 10 or more")
         e.drop()
     return part
 
@@ -209,7 +220,7 @@ def main():
             have_pgvector = False
             print("pgvector is not installed: its engines are skipped")
         run = dict(dataset=ds.name, rows=ds.n, dims=ds.d, metric=metric, queries=ctx.nq, clients=ctx.clients,
-                   filtered_clients=ctx.filtered_clients, note=ds.note, storages={},
+                   filtered_clients=ctx.filtered_clients, note=ds.note, storages={}, cold_seconds=args.cold_seconds,
                    server=server.psql("SHOW server_version").split()[0].join(["PostgreSQL ", ""]),
                    date=datetime.date.today().isoformat())
         for label, storage in storage_modes(args.storage, ds.d):

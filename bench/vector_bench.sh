@@ -21,6 +21,12 @@
 #                             from 1 to nlist; HNSW ef_search 10..1000;
 #                             IVFFlat probes 1..lists)
 #             --clients 1,4   --seconds 5 (per QPS measurement)
+#             --protocol simple|prepared (pgbench -M)
+#             --cold [--cold-seconds 10]  also QPS x1 from a cold cache at
+#                             each index's best settings for recall 0.95 and
+#                             0.99 (server restarted, the table's and index
+#                             files dropped from the OS cache by
+#                             posix_fadvise: nothing else on the machine)
 #   storage   --storage auto (plain when a row fits a page) | default (the
 #             types' own EXTERNAL: vectors over ~2 kB in TOAST) | plain |
 #             main | external | extended | both (plain, then default)

@@ -23,11 +23,14 @@ def jsonl_rows(run):
                 row = dict(base, storage=storage, mode=section, filter=flt_label, engine=engine, setting=p.label,
                            settings=p.settings, default=p.default, recall=p.recall, timed=p.timed,
                            build_s=b.get("build_s"), size_mb=b.get("size_mb"), build_workers=b.get("workers"),
-                           build_peak_rss_mb=b.get("peak_rss_mb"))
+                           build_peak_rss_mb=b.get("peak_rss_mb"), plan_uses_index=res.get("plan_ok"))
                 if flt_label:
                     row.update(short=p.short, matches_mean=res["matches_mean"], matching=res["matching"])
                 for c, (q, p50, p99) in p.qps.items():
                     row.update({f"qps_{c}": q, f"p50_ms_{c}": p50, f"p99_ms_{c}": p99})
+                if p.cold:
+                    row.update(cold_qps_1=p.cold[0], cold_p50_ms_1=p.cold[1], cold_p99_ms_1=p.cold[2],
+                               cold_mb_left_cached=p.cold[3])
                 yield row
 
 
@@ -72,6 +75,17 @@ def builds_table(builds):
             lines.append(f"| {engine} | {w} | {b['build_s']:.1f} | {_f(b.get('peak_rss_mb'), '.0f')} | "
                          f"{_f(b.get('size_mb'), '.1f')} |")
     return lines
+
+
+def cold_table(results):
+    lines = ["| engine | setting | recall@10 | warm QPS x1 | cold QPS x1 | cold p50 / p99 ms | MB left in the OS cache |",
+             "|---|---|---|---|---|---|---|"]
+    for engine, res in results.items():
+        for p in res["points"]:
+            if p.cold:
+                lines.append(f"| {engine} | {p.label} | {p.recall:.4f} | {p.qps[1][0]:.0f} | {p.cold[0]:.0f} | "
+                             f"{p.cold[1]:.2f} / {p.cold[2]:.2f} | {p.cold[3]:.0f} |")
+    return lines if len(lines) > 2 else []
 
 
 def defaults_line(results, clients):
@@ -133,6 +147,10 @@ def markdown(run):
             lines += [f"- {x}" for x in defaults_line(part["unfiltered"], clients)] + [""]
             lines += ["### Best per target recall, against pgvector HNSW (m 16, ef_construction 64) in this run",
                       ""] + ratio_table(part["unfiltered"], clients) + [""]
+            cold = cold_table(part["unfiltered"])
+            if cold:
+                lines += ["### Cold cache (server restarted, the tables' and indexes' files dropped from the OS "
+                          f"cache; {run['cold_seconds']} s of one client)", ""] + cold + [""]
             lines += ["### Every timed setting (defaults in bold)", ""] + points_table(part["unfiltered"], clients)
             lines += [""]
         if part["filtered"]:

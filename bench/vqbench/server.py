@@ -1,7 +1,9 @@
 """The server the PG* environment variables point at: psql, binary COPY,
 pgbench, and index builds watched for time, memory and progress."""
 import os
+import pwd
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -64,6 +66,9 @@ def copy_in(table, columns, pieces):
 
 # ---------------------------------------------------------------- pgbench
 
+PGBENCH_PROTOCOL = "simple"  # or "prepared" (--protocol)
+
+
 def pgbench(script, clients, seconds, options):
     """QPS and p50/p99 latency (ms) of a pgbench script, one query at a time
     per client."""
@@ -72,7 +77,8 @@ def pgbench(script, clients, seconds, options):
         with open(path, "w") as f:
             f.write(script)
         env = dict(os.environ, PGOPTIONS=options)
-        out = subprocess.run(["pgbench", "-n", "-c", str(clients), "-j", str(clients), "-T", str(seconds),
+        out = subprocess.run(["pgbench", "-n", "-M", PGBENCH_PROTOCOL, "-c", str(clients), "-j", str(clients),
+                              "-T", str(seconds),
                               "--log", "--log-prefix", os.path.join(tmp, "log"), "-f", path],
                              check=True, capture_output=True, text=True, env=env, cwd=tmp).stdout
         tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
@@ -139,3 +145,52 @@ def build_index(sql, settings, verbose=True, poll=0.5):
         sys.stderr.write(out["stderr"])
         sys.exit(f"index build failed: {sql}")
     return build_s, peak_kb / 1024.0
+
+
+# ---------------------------------------------------------------- cold cache
+
+def relation_files(table):
+    """Paths of the files of a table, its TOAST table and all their indexes."""
+    datadir = psql("SHOW data_directory")
+    rels = psql(f"""SELECT pg_relation_filepath(c.oid) FROM pg_class c
+                    WHERE c.oid IN ('{table}'::regclass, (SELECT reltoastrelid FROM pg_class
+                                                          WHERE oid = '{table}'::regclass))
+                       OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN
+                                    ('{table}'::regclass, (SELECT reltoastrelid FROM pg_class
+                                                           WHERE oid = '{table}'::regclass)))""").split()
+    out = []
+    for rel in rels:
+        base = os.path.join(datadir, rel)
+        seg = 0
+        while os.path.exists(base if seg == 0 else f"{base}.{seg}"):  # 1 GB segments
+            out.append(base if seg == 0 else f"{base}.{seg}")
+            seg += 1
+    return out
+
+
+def evict(table):
+    """Make a table and its indexes cold: restart the server (empty shared
+    buffers; the shutdown checkpoint writes what is dirty), then drop the
+    files' pages from the OS page cache with posix_fadvise(DONTNEED), which
+    touches no other file on the machine (unlike drop_caches).  Needs to run
+    as root or as the server's user.  Returns the MB still cached after."""
+    files = relation_files(table)
+    datadir = psql("SHOW data_directory")
+    cmd = [shutil.which("pg_ctl"), "-D", datadir, "-m", "fast", "-w",
+           "-l", os.path.join(os.path.dirname(datadir), "server.log"), "restart"]
+    owner = pwd.getpwuid(os.stat(datadir).st_uid).pw_name
+    if os.getuid() == 0 and owner != "root":
+        cmd = ["runuser", "-u", owner, "--"] + cmd
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    cached = 0
+    for f in files:
+        fd = os.open(f, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    for line in subprocess.run(["fincore", "-b", "-n", "-o", "RES"] + files, capture_output=True,
+                               text=True).stdout.split():
+        cached += int(line) if line.isdigit() else 0
+    return cached / 1e6

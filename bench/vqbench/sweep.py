@@ -19,6 +19,7 @@ class Point:
         self.recall = self.short = None
         self.timed = False
         self.qps = {}  # clients -> (qps, p50 ms, p99 ms)
+        self.cold = None  # (qps, p50 ms, p99 ms, MB left cached) from a cold cache, one client
 
 
 def doubling(first, last):
@@ -32,7 +33,8 @@ def doubling(first, last):
 
 
 def make_point(fixed, settings, axes):
-    label = " ".join(f"{a.name}={settings[a.name]}" for a in axes)
+    # an axis of one value is a constant of the sweep: not in the label
+    label = " ".join(f"{a.name}={settings[a.name]}" for i, a in enumerate(axes) if i == 0 or len(a.values) > 1)
     opts = " ".join([fixed] + [f"-c {a.guc}={settings[a.name]}" for a in axes if a.guc]).strip()
     return Point(settings, label, opts)
 
