@@ -572,7 +572,7 @@ pgv_ensure_pgvector() {
 	# shellcheck disable=SC2086
 	pgv_source $specs || die "pgvector: no downloadable source among: $specs"
 	# before 0.8.1, PostgreSQL 18 takes our fix (and a cache key of its own)
-	prepare= key=$(pgv_server_key "$pgc")-$(pgv_cpu_key)
+	prepare='' key=$(pgv_server_key "$pgc")-$(pgv_cpu_key)
 	if [ "$major" -ge 18 ] && [ "$(printf '%s\n' "$PGV_SRC_VERSION" 0.8.1 | sort -V | head -n 1)" != 0.8.1 ]; then
 		prepare=pgv_pgvector_fix_pg18 key=$key-fix18
 	fi

@@ -129,6 +129,8 @@ def load_dataset(spec, query_file, rows, nqueries, datasets_dir, workdir=None):
     if spec.startswith("synthetic:"):
         parts = [int(x) for x in spec.split(":")[1:]]
         n, d = parts[0], parts[1]
+        if not (rows or n) or d < 1:
+            sys.exit(f"{spec}: synthetic:N:D[:clusters] needs N (or --rows) and D")
         return synthetic(rows or n, d, parts[2] if len(parts) > 2 else 100, nqueries, workdir=workdir)
     if spec.endswith(".fvecs"):
         if not query_file:

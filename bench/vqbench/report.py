@@ -106,7 +106,7 @@ def ratio_table(results, clients, filtered=False):
     header = ["engine", "build s", "index MB", "defaults: recall, QPS x1"]
     for t in TARGETS:
         for c in cs:
-            header += [f"best QPS x{c} at recall >= {t}", f"x HNSW"]
+            header += [f"best QPS x{c} at recall >= {t}", "x HNSW"]
     if filtered:
         header.append("short (best >= 0.95)")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
