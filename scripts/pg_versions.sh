@@ -33,8 +33,9 @@
 #   VQPQ_TRIXIE_SUITE     suite of the trixie route  (trixie)
 #   VQPQ_PGTAP_SOURCE     ("pgtap/sid pgtap/trixie": the first that downloads)
 #   VQPQ_PGVECTOR_SOURCE  ("pgvector/trixie": 0.8.0; for 18 and later
-#                         "pgvector/sid pgvector/trixie", as 0.8.0 does not
-#                         build on 18 and sid's 0.8.7 is a 404 at the time)
+#                         "pgvector/sid pgvector/trixie", the first that
+#                         downloads: sid's 0.8.7 is a 404 at the time, and
+#                         0.8.0 builds on 18 after pgv_pgvector_fix_pg18)
 #   VQPQ_PG_CONFIGURE     extra ./configure options for source-built servers
 #   VQPQ_JOBS             make -j                    (number of CPUs)
 
@@ -471,10 +472,11 @@ pgv_server_key() {
 		sha256sum | cut -c1-8
 }
 
-# pgv_pgxs_build NAME VERSION TARBALL PG_CONFIG KEY: a built tree of a PGXS
-# extension in the cache (built once per key); sets PGV_TREE.
+# pgv_pgxs_build NAME VERSION TARBALL PG_CONFIG KEY [PREPARE]: a built tree
+# of a PGXS extension in the cache (built once per key; PREPARE, a function,
+# is run on the unpacked tree before make); sets PGV_TREE.
 pgv_pgxs_build() {
-	local name=$1 version=$2 tarball=$3 pgc=$4 key=$5 tree logfile
+	local name=$1 version=$2 tarball=$3 pgc=$4 key=$5 prepare=${6:-} tree logfile
 	tree=$VQPQ_CACHE/build-ext/$name-$version-pg$("$pgc" --version | awk '{print $2}')-$key
 	PGV_TREE=$tree
 	[ -f "$tree/.vqpq-built" ] && return 0
@@ -484,6 +486,9 @@ pgv_pgxs_build() {
 	mkdir -p "$tree"
 	tar -xf "$tarball" -C "$tree" --strip-components=1
 	: >"$logfile"
+	if [ -n "$prepare" ]; then
+		"$prepare" "$tree" || { rm -rf "$tree"; die "preparing $name $version for $("$pgc" --version) failed"; }
+	fi
 	( umask 022; pgv_run_logged "$logfile" make -C "$tree" -j"$VQPQ_JOBS" PG_CONFIG="$pgc" ) \
 		|| { rm -rf "$tree"; die "building $name $version failed (log: $logfile)"; }
 	touch "$tree/.vqpq-built"
@@ -535,11 +540,29 @@ pgv_ensure_pgtap() {
 	pgv_pgxs_install pgtap "$PGV_TREE" "$pgc" pgtap.control "sql/pgtap--$PGV_SRC_VERSION.sql"
 }
 
+# pgv_pgvector_fix_pg18 TREE: make pgvector 0.8.0 build on PostgreSQL 18,
+# the two API changes 0.8.1 follows in the same way (its "Fixed compilation
+# error with Postgres 18" commits): vacuum_delay_point() takes a bool
+# is_analyze, and TupleDesc's attrs[] array is gone (TupleDescAttr(), there
+# since PostgreSQL 10, reads the same field).  Fails when a pattern matches
+# nothing, i.e. on a pgvector these lines do not fit.
+pgv_pgvector_fix_pg18() {
+	local src=$1/src f
+	for f in hnswvacuum.c ivfvacuum.c; do
+		grep -q 'vacuum_delay_point()' "$src/$f" || { echo "pgvector: no vacuum_delay_point() in $f" >&2; return 1; }
+	done
+	grep -q 'buildstate->tupdesc->attrs\[0\]\.atttypid' "$src/ivfbuild.c" \
+		|| { echo "pgvector: no tupdesc->attrs[0] in ivfbuild.c" >&2; return 1; }
+	sed -i 's/vacuum_delay_point()/vacuum_delay_point(false)/' "$src/hnswvacuum.c" "$src/ivfvacuum.c" &&
+		sed -i 's/buildstate->tupdesc->attrs\[0\]\.atttypid/TupleDescAttr(buildstate->tupdesc, 0)->atttypid/' \
+			"$src/ivfbuild.c"
+}
+
 # ensure_pgvector [MAJOR]: pgvector in that server, built with its default
 # -march=native (so the build is keyed by this CPU too)
 ensure_pgvector() { pgv_locked pgv_ensure_pgvector "$@"; }
 pgv_ensure_pgvector() {
-	local major=${1:-$PG_MAJOR} pgc specs
+	local major=${1:-$PG_MAJOR} pgc specs prepare key
 	pgc=$(pgv_pg_config "$major")
 	pgv_cache_init
 	pgv_apt_install build-essential
@@ -548,12 +571,11 @@ pgv_ensure_pgvector() {
 	[ "$major" -ge 18 ] && specs=${VQPQ_PGVECTOR_SOURCE:-pgvector/sid pgvector/trixie}
 	# shellcheck disable=SC2086
 	pgv_source $specs || die "pgvector: no downloadable source among: $specs"
-	# PostgreSQL 18 changed vacuum_delay_point() and TupleDesc, which
-	# pgvector follows from 0.8.1 on
+	# before 0.8.1, PostgreSQL 18 takes our fix (and a cache key of its own)
+	prepare='' key=$(pgv_server_key "$pgc")-$(pgv_cpu_key)
 	if [ "$major" -ge 18 ] && [ "$(printf '%s\n' "$PGV_SRC_VERSION" 0.8.1 | sort -V | head -n 1)" != 0.8.1 ]; then
-		die "pgvector $PGV_SRC_VERSION, the only one apt could download (of: $specs), does not build on PostgreSQL $major: that takes 0.8.1 or later"
+		prepare=pgv_pgvector_fix_pg18 key=$key-fix18
 	fi
-	pgv_pgxs_build pgvector "$PGV_SRC_VERSION" "$PGV_SRC_TARBALL" "$pgc" \
-		"$(pgv_server_key "$pgc")-$(pgv_cpu_key)"
+	pgv_pgxs_build pgvector "$PGV_SRC_VERSION" "$PGV_SRC_TARBALL" "$pgc" "$key" $prepare
 	pgv_pgxs_install pgvector "$PGV_TREE" "$pgc" vector.so vector.control "sql/vector--$PGV_SRC_VERSION.sql"
 }
