@@ -16,21 +16,21 @@ const { need } = require('./modules');
 // transparency flattened onto white, and is saved as a JPEG (quality 90,
 // except where re-compression is the edit).
 const EDITS = {
-	// the central 70% of the width and height
+	// the central 80% of the width and height, as a re-framed copy
 	crop: async (img, meta) => img.extract({
-		left: Math.round(meta.width * 0.15), top: Math.round(meta.height * 0.15),
-		width: Math.round(meta.width * 0.7), height: Math.round(meta.height * 0.7),
+		left: Math.round(meta.width * 0.1), top: Math.round(meta.height * 0.1),
+		width: Math.round(meta.width * 0.8), height: Math.round(meta.height * 0.8),
 	}),
 	// mirrored left to right
 	flip: async (img) => img.flop(),
-	// 40% brighter
-	bright: async (img) => img.modulate({ brightness: 1.4 }),
-	// re-compressed as a low-quality JPEG
+	// 30% brighter
+	bright: async (img) => img.modulate({ brightness: 1.3 }),
+	// re-compressed as a low-quality JPEG (quality 20)
 	jpeg: async (img) => img,
-	// shrunk to a 160-pixel-wide thumbnail
-	resize: async (img) => img.resize({ width: 160 }),
+	// shrunk to a thumbnail 160 pixels wide (half the width when that is less)
+	resize: async (img, meta) => img.resize({ width: Math.min(160, Math.round(meta.width / 2)) }),
 };
-const QUALITY = { jpeg: 15 };
+const QUALITY = { jpeg: 20 };
 
 async function makeEdit(original, kind, out) {
 	const sharp = need('sharp');
@@ -45,10 +45,13 @@ async function makeEdit(original, kind, out) {
 	fs.renameSync(tmp, out);
 }
 
-// OUTDIR/<base>-<hash of the original's path>.<kind>.jpg: two photos of one name stay apart
+// OUTDIR/<base>-<hash>.<kind>.jpg, the hash of the original's path and of
+// how the edit is made: two photos of one name stay apart, and a changed
+// edit makes a new copy rather than reusing the old one
 function copyName(outdir, original, kind) {
 	const base = path.basename(original).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]+/g, '_');
-	const hash = crypto.createHash('sha1').update(path.resolve(original)).digest('hex').slice(0, 8);
+	const recipe = `${EDITS[kind]} ${QUALITY[kind] || 90}`;
+	const hash = crypto.createHash('sha1').update(`${path.resolve(original)}\0${recipe}`).digest('hex').slice(0, 8);
 	return path.join(outdir, `${base}-${hash}.${kind}.jpg`);
 }
 
