@@ -422,6 +422,18 @@ def main():
     print(f"  per search, in the server: index {sum(index_ms) / len(index_ms):.2f} ms "
           f"(max {max(index_ms):.2f}), exact scan {sum(exact_ms) / len(exact_ms):.2f} ms; "
           f"per embedding {ms_per_embedding:.0f} ms; index build {build_s:.2f} s")
+    # what vqpq.nprobe buys, on the same query vectors (vqpq_index_recall: each
+    # vector through the index and by a full scan; a vector finds itself too)
+    lists = int(info[0])
+    sweep = {}
+    default = min(10, lists)                # more probes than lists probe them all
+    for nprobe in sorted({max(1, lists // 4), default, max(1, lists // 2), lists}):
+        r = psql(f"SET vqpq.nprobe = {nprobe}; SELECT round(recall::numeric, 3), round(index_ms::numeric, 2), "
+                 "round(exact_ms::numeric, 2) FROM vqpq_index_recall('photos_embedding_idx', "
+                 "ARRAY(SELECT embedding FROM searches ORDER BY qid), 10)")[0]
+        sweep[nprobe] = float(r[0])
+        print(f"  vqpq.nprobe = {nprobe:>3} of {lists} lists: recall@10 {r[0]}, {r[1]} ms per query "
+              f"(exact {r[2]} ms){'  (the default, 10)' if nprobe == default else ''}")
 
     width, height = contact_sheet(args.png, sheet) if sheet else (0, 0)
     if sheet:
@@ -436,7 +448,7 @@ def main():
                        "index": dict(zip(["nlist", "m", "nbits", "rows", "size", "bytes_per_row", "advice"], info)),
                        "near_duplicates": near, "recall_at_10": mean_recall, "sampled_recall_at_10": float(sampled[0]),
                        "searches": len(queries), "index_ms": sum(index_ms) / len(index_ms),
-                       "exact_ms": sum(exact_ms) / len(exact_ms), "png": [width, height],
+                       "exact_ms": sum(exact_ms) / len(exact_ms), "recall_by_nprobe": sweep, "png": [width, height],
                        "sheet": [[c["colour"] for c in row] for row in sheet]}, f, indent=1)
 
 

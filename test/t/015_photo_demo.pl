@@ -20,7 +20,8 @@ my $photos = '/usr/share/palapeli/collection';
 my ($node_version) = (`node --version 2>/dev/null` // '') =~ /^v(\d+\.\d+)/;
 plan skip_all => 'Node.js 20.9 or later is not installed'
   unless $node_version && sprintf('%d.%03d', split /\./, $node_version) >= 20.009;
-my $missing = `node -e "const {need} = require('./demo/photos/modules'); for (const p of ['sharp', 'nsfwjs', '\@tensorflow/tfjs', '\@tensorflow/tfjs-backend-wasm']) need(p)" 2>&1`;
+my $missing = `node -e "const {need} = require('./demo/photos/modules'); try { for (const p of ['sharp', 'nsfwjs', '\@tensorflow/tfjs', '\@tensorflow/tfjs-backend-wasm']) need(p) } catch (e) { console.log(e.message); process.exit(1) }" 2>&1`;
+chomp $missing;
 plan skip_all => "the photo demo's npm packages are not installed: $missing" if $?;
 plan skip_all => "palapeli-data is not installed (no $photos)" unless -d $photos;
 
