@@ -121,7 +121,8 @@ class Embeddings:
         return {f: self.known[self.key(f)] for f in files}
 
     def embed(self, files, what):
-        print(f"  embedding {len(files):,} {what} ({len(self.known):,} others known from {self.path})", flush=True)
+        print(f"  embedding {len(files):,} of the {what} ({len(self.known):,} others known from {self.path})",
+              flush=True)
         try:
             proc = subprocess.Popen(["node", os.path.join(NODE_DIR, "embed.js")], stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -143,7 +144,8 @@ class Embeddings:
                     print(f"  {time.monotonic() - start:6.1f} s  {i:,} of {len(files):,} embedded", flush=True)
         err = proc.stderr.read()
         if proc.wait() != 0:
-            sys.exit(err.strip() or "embed.js failed")
+            sys.exit("\n".join(line for line in err.splitlines() if not line.startswith("model loaded in "))
+                     or "embed.js failed")
         for line in err.splitlines():
             if line.startswith("model loaded in "):         # "model loaded in N ms (what)"
                 self.load_ms = float(line.split()[3])
@@ -309,7 +311,7 @@ def main():
     emb = Embeddings(args.work)
     t0 = time.monotonic()
     embeddings = emb.get([r["file"] for r in rows], "photos and copies")
-    embeddings.update(emb.get(args.query, "query files") if args.query else {})
+    embeddings.update(emb.get(args.query, "--query files") if args.query else {})
     all_ms = [embeddings[r["file"]][0] for r in rows]
     ms_per_embedding = sum(all_ms) / len(all_ms)
     if emb.new_ms:
