@@ -30,9 +30,8 @@ let tf;                     // loaded once per process: TensorFlow.js keeps glob
 async function loadTf() {
 	if (tf) return tf;
 	tf = need('@tensorflow/tfjs');
-	need('@tensorflow/tfjs-backend-wasm');
-	// one thread: the vectors do not depend on how many cores the machine has,
-	// and a 2-core machine gains little from more (XNNPACK in one thread)
+	// one thread, so that nothing about the vectors depends on the machine's
+	// cores (two gave the same vectors here, and no more speed in Node)
 	const wasm = need('@tensorflow/tfjs-backend-wasm');
 	if (wasm.setThreadsCount) wasm.setThreadsCount(1);
 	if (!(await tf.setBackend('wasm'))) throw new Error('the TensorFlow.js wasm backend did not start');
