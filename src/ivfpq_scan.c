@@ -296,6 +296,7 @@ score_window(IndexScanDesc scan, Candidate *dest, int *len, int capacity)
 	bool		dropped = false;
 
 	*len = 0;
+	scorer->threshold = get_float4_infinity();
 	for (int p = so->window_start; p < so->window_end; p++)
 	{
 		int			count;
@@ -306,8 +307,12 @@ score_window(IndexScanDesc scan, Candidate *dest, int *len, int capacity)
 			/* rows are read only after the index page is released */
 			if (trained)
 			{
+				dropped |= scorer->rejected > 0;
 				for (int i = 0; i < count; i++)
 					dropped |= consider(so, dest, len, capacity, scorer->adc[i], &scorer->tids[i]);
+				/* once full, rows above the worst kept cannot get in */
+				if (*len == capacity)
+					scorer->threshold = (float) dest[0].distance;
 			}
 			else
 			{

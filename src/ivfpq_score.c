@@ -18,8 +18,11 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "utils/float.h"
 
 #include "distance.h"
 #include "fastscan.h"
@@ -59,6 +62,7 @@ ivfpq_scorer_init(IvfpqScorer *s, Relation index, IvfpqQuantizer *q, const float
 	s->adc = palloc(sizeof(float) * s->layout.per_page);
 	s->tids = palloc(sizeof(ItemPointerData) * s->layout.per_page);
 	s->next = InvalidBlockNumber;
+	s->threshold = get_float4_infinity();
 	if (!q->meta.trained)
 		return;
 
@@ -119,15 +123,20 @@ ivfpq_scorer_start_list(IvfpqScorer *s, int list, float base)
 
 /*
  * ADC values of a blocked page's rows: byte sums of 32 rows at a time by
- * fast-scan, scaled back to the float table's units.
+ * fast-scan, scaled back to the float table's units.  Rows whose sum puts
+ * them above the threshold are left out before the scaling; the limit on
+ * the sum errs on the side of keeping a row, which the exact comparison
+ * then drops.  Returns the rows kept.
  */
-static void
+static int
 score_blocks(IvfpqScorer *s, Page page, int count)
 {
 	uint32		sums[VQPQ_FS_ROWS];
-	double		offset = (double) s->base + s->qbias;
+	float		offset = s->base + s->qbias;
 	const char *contents = (const char *) PageGetContents(page);
 	Size		used = ivfpq_entries_size(&s->layout, count);
+	uint32		limit = PG_UINT32_MAX;
+	int			kept = 0;
 
 	/*
 	 * Ask for the whole page at once: the blocks are read front to back, but
@@ -139,15 +148,55 @@ score_blocks(IvfpqScorer *s, Page page, int count)
 		__builtin_prefetch(contents + off);
 #endif
 
+	if (isfinite(s->threshold) && s->qstep > 0)
+	{
+		double		bound = ((double) s->threshold - offset) / s->qstep + 1.0;
+
+		limit = bound < 0 ? 0 : bound >= (double) PG_UINT32_MAX ? PG_UINT32_MAX : (uint32) bound;
+	}
+
 	for (int first = 0; first < count; first += VQPQ_FS_ROWS)
 	{
 		int			rows = Min(VQPQ_FS_ROWS, count - first);
+		const char *block = contents + (Size) (first / VQPQ_FS_ROWS) * s->layout.block_size;
 
 		vqpq_fastscan.score_block(ivfpq_block_codes(&s->layout, page, first / VQPQ_FS_ROWS), s->qtable,
 								  s->layout.m, sums);
 		for (int r = 0; r < rows; r++)
-			s->adc[first + r] = (float) (offset + (double) s->qstep * sums[r]);
+		{
+			float		adc;
+
+			if (sums[r] > limit)
+				continue;
+			adc = offset + s->qstep * (float) sums[r];
+			if (adc > s->threshold)
+				continue;
+			s->adc[kept] = adc;
+			/* a block's TIDs come first, one after another */
+			memcpy(&s->tids[kept], block + (Size) r * IVFPQ_ENTRY_TID_SIZE, IVFPQ_ENTRY_TID_SIZE);
+			kept++;
+		}
 	}
+	return kept;
+}
+
+/* Row-major pages: every row's ADC value, then those kept.  Returns how many. */
+static int
+score_rows(IvfpqScorer *s, Page page, int count)
+{
+	int			kept = 0;
+
+	vqpq_pq_adc(&s->q->pq, s->lut, s->base, ivfpq_rowmajor_codes(&s->layout, page),
+				count, s->layout.entry_size, s->adc);
+	for (int i = 0; i < count; i++)
+	{
+		if (s->adc[i] > s->threshold)
+			continue;
+		s->adc[kept] = s->adc[i];
+		ivfpq_entry_tid(&s->layout, page, i, &s->tids[kept]);
+		kept++;
+	}
+	return kept;
 }
 
 int
@@ -158,6 +207,7 @@ ivfpq_scorer_next_page(IvfpqScorer *s)
 	Buffer		buf;
 	Page		page;
 	int			count;
+	int			kept;
 
 	if (!BlockNumberIsValid(blkno))
 		return -1;
@@ -167,6 +217,7 @@ ivfpq_scorer_next_page(IvfpqScorer *s)
 	page = BufferGetPage(buf);
 	count = ivfpq_entry_page_rows(s->index, &s->layout, page, blkno);
 	s->next = IvfpqPageGetOpaque(page)->next;
+	kept = count;
 	if (q->meta.trained && count > 0)
 	{
 		/* an L2 list's table, formed when it turns out to have entries */
@@ -178,14 +229,12 @@ ivfpq_scorer_next_page(IvfpqScorer *s)
 				s->qstep = vqpq_fastscan.quantize_table(s->lut, q->pq.m, s->qtable, &s->qbias);
 			s->lut_ready = true;
 		}
-		if (s->layout.blocked)
-			score_blocks(s, page, count);
-		else
-			vqpq_pq_adc(&q->pq, s->lut, s->base, ivfpq_rowmajor_codes(&s->layout, page),
-						count, s->layout.entry_size, s->adc);
+		kept = s->layout.blocked ? score_blocks(s, page, count) : score_rows(s, page, count);
 	}
-	ivfpq_entries_tids(&s->layout, page, count, s->tids);
+	else
+		ivfpq_entries_tids(&s->layout, page, count, s->tids);
+	s->rejected = count - kept;
 	UnlockReleaseBuffer(buf);
 	CHECK_FOR_INTERRUPTS();
-	return count;
+	return kept;
 }

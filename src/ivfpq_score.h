@@ -32,7 +32,16 @@ typedef struct IvfpqScorer
 	float		qstep;			/* ... lut sum = qbias + qstep * byte sum */
 	float		qbias;
 
-	/* the page last scored: count rows, their ADC values (trained) and TIDs */
+	/*
+	 * Rows whose ADC value is above threshold (set by the caller, +inf to
+	 * begin with) may be left out of a page's rows: a scan keeping the best
+	 * R sets it to its R-th best so far, and most rows are then rejected
+	 * before any per-row work.  Rows at or below it are always kept.
+	 */
+	float		threshold;
+	int			rejected;		/* rows the last page left out */
+
+	/* the page last scored: its rows kept, their ADC values (trained) and TIDs */
 	float	   *adc;
 	ItemPointerData *tids;
 
@@ -55,8 +64,10 @@ extern void ivfpq_scorer_probes(IvfpqScorer *s, int nprobes, IvfpqProbe *probes)
 /* Read list (base: its probe's base term) from its first page. */
 extern void ivfpq_scorer_start_list(IvfpqScorer *s, int list, float base);
 /*
- * Score the list's next page: returns its rows, with their ADC values (for
- * a trained index) and TIDs in s->adc and s->tids, or -1 past the end.
+ * Score the list's next page: returns how many of its rows are kept (all
+ * for an untrained index), with their ADC values (trained) and TIDs in
+ * s->adc and s->tids, and in s->rejected how many were not; -1 past the
+ * end.
  */
 extern int	ivfpq_scorer_next_page(IvfpqScorer *s);
 
