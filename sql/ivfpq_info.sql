@@ -1,5 +1,6 @@
 -- Knowing an index: vqpq_index_info, vqpq_index_prewarm, vqpq_index_recall.
-CREATE TABLE inf (id int, val pqvector(4));
+-- autovacuum off: the counts of entries before VACUUM must not depend on its timing
+CREATE TABLE inf (id int, val pqvector(4)) WITH (autovacuum_enabled = off);
 INSERT INTO inf SELECT i, ARRAY[i % 10, (i * 3) % 7, i % 5, 1]::real[] FROM generate_series(1, 1000) i;
 CREATE INDEX inf_idx ON inf USING ivfpq (val) WITH (nlist = 4, m = 2, nbits = 4);
 
