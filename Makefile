@@ -43,6 +43,7 @@ OBJS = \
 	src/ivfpq_pages.o \
 	src/ivfpq_recall.o \
 	src/ivfpq_scan.o \
+	src/ivfpq_calibration.o \
 	src/ivfpq_score.o \
 	src/ivfpq_vacuum.o \
 	src/ivfpq_values.o \

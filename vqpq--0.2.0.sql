@@ -246,9 +246,19 @@ CREATE FUNCTION vqpq_index_info(index regclass,
 	OUT inserted_since_build bigint, OUT pages bigint, OUT bytes bigint,
 	OUT bytes_per_row double precision, OUT list_min bigint, OUT list_median bigint,
 	OUT list_max bigint, OUT list_imbalance double precision, OUT sample_rows bigint,
-	OUT quantization_error double precision, OUT current_error double precision, OUT advice text)
+	OUT quantization_error double precision, OUT current_error double precision,
+	OUT nprobe integer, OUT rerank integer, OUT expected_recall double precision, OUT advice text)
 	RETURNS record AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
-COMMENT ON FUNCTION vqpq_index_info(regclass) IS 'options, size, list balance, training and drift of an ivfpq index';
+COMMENT ON FUNCTION vqpq_index_info(regclass) IS 'options, size, list balance, training, drift and scan settings of an ivfpq index';
+
+-- The recall@10 the build measured on rows of the table at each nprobe and
+-- rerank of a grid (rows_scored: the mean rows a query scores there), and the
+-- point the current settings choose for vqpq.target_recall.
+CREATE FUNCTION vqpq_index_calibration(index regclass,
+	OUT nprobe integer, OUT rerank integer, OUT recall double precision,
+	OUT rows_scored bigint, OUT queries integer, OUT chosen boolean)
+	RETURNS SETOF record AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+COMMENT ON FUNCTION vqpq_index_calibration(regclass) IS 'the recall an ivfpq index measured at each nprobe and rerank';
 
 -- Load an index into shared buffers (and its quantizer into this backend); returns pages read.
 CREATE FUNCTION vqpq_index_prewarm(index regclass) RETURNS bigint

@@ -58,16 +58,22 @@ RESET enable_seqscan;
 DROP TABLE wide;
 
 -- settings: bounds and defaults
+-- 0 and -1: chosen per index for vqpq.target_recall (ivfpq_calibration.sql)
 SHOW vqpq.nprobe;
 SHOW vqpq.rerank;
-SET vqpq.nprobe = 0;
+SHOW vqpq.target_recall;
+SET vqpq.nprobe = -1;
 SET vqpq.nprobe = 65537;
-SET vqpq.rerank = -1;
+SET vqpq.rerank = -2;
 SET vqpq.rerank = 100001;
+SET vqpq.target_recall = 1.01;
+SET vqpq.target_recall = -0.1;
 SET vqpq.nprobe = 32;
 SET vqpq.rerank = 0;
+SET vqpq.target_recall = 0.99;
 RESET vqpq.nprobe;
 RESET vqpq.rerank;
+RESET vqpq.target_recall;
 SHOW vqpq.iterative_scan;
 SHOW vqpq.max_probes;
 SET vqpq.iterative_scan = on;

@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "access/reloptions.h"
+#include "access/table.h"
 #include "catalog/index.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
@@ -20,11 +21,13 @@
 
 #include "distance.h"
 #include "ivfpq.h"
+#include "ivfpq_calibration.h"
 #include "kmeans.h"
 #include "pqvector.h"
 
-int			ivfpq_nprobe = 10;
-int			ivfpq_rerank = 100;
+int			ivfpq_nprobe = 0;
+int			ivfpq_rerank = -1;
+double		ivfpq_target_recall = 0.95;
 int			ivfpq_iterative_scan = IVFPQ_ITERATIVE_OFF;
 int			ivfpq_max_probes = IVFPQ_MAX_NLIST;
 int			ivfpq_table_cache_kb = 65536;
@@ -53,16 +56,25 @@ ivfpq_init(void)
 					  0, 0, 8, AccessExclusiveLock);
 
 	DefineCustomIntVariable("vqpq.nprobe",
-							"Number of inverted lists an ivfpq index scan probes.",
-							"More lists find more of the true neighbours, and take longer.",
-							&ivfpq_nprobe, 10, 1, IVFPQ_MAX_NLIST,
+							"Number of inverted lists an ivfpq index scan probes (0 = chosen for vqpq.target_recall).",
+							"More lists find more of the true neighbours, and take longer.  At 0 each index "
+							"takes the fewest its build measured to reach vqpq.target_recall.",
+							&ivfpq_nprobe, 0, 0, IVFPQ_MAX_NLIST,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("vqpq.rerank",
-							"Number of best candidates an ivfpq index scan re-scores with exact distances.",
+							"Number of best candidates an ivfpq index scan re-scores with exact distances "
+							"(-1 = chosen for vqpq.target_recall).",
 							"Rows come back in exact distance order within this many candidates; "
 							"0 returns them in approximate (quantized) order without reading the table.",
-							&ivfpq_rerank, 100, 0, 100000,
+							&ivfpq_rerank, -1, -1, 100000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("vqpq.target_recall",
+							 "Recall@10 that ivfpq index scans aim for when vqpq.nprobe or vqpq.rerank is automatic.",
+							 "Each index's build measures the recall of its settings on rows of the table; a scan "
+							 "takes the cheapest setting measured to reach this.  Higher finds more of the true "
+							 "neighbours, and takes longer.",
+							 &ivfpq_target_recall, 0.95, 0.0, 1.0,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("vqpq.iterative_scan",
 							 "Whether an ivfpq index scan probes further lists when the first ones run out.",
 							 "relaxed_order: when a query wants more rows than vqpq.nprobe lists hold (a WHERE "
@@ -176,7 +188,9 @@ ivfpq_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 {
 	GenericCosts costs;
 	Relation	index;
+	Relation	heap;
 	IvfpqMetaPageData meta;
+	IvfpqSettings settings;
 	double		fraction;
 	double		probed_tuples;
 	double		rerank_cost;
@@ -205,11 +219,15 @@ ivfpq_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	MemSet(&costs, 0, sizeof(costs));
 	genericcostestimate(root, path, loop_count, &costs);
 
+	/* the planner holds locks on both */
 	index = index_open(path->indexinfo->indexoid, NoLock);
+	heap = table_open(index->rd_index->indrelid, NoLock);
 	ivfpq_read_meta(index, &meta);
+	ivfpq_choose_settings(&meta, ivfpq_rows_external(index, heap), &settings);
+	table_close(heap, NoLock);
 	index_close(index, NoLock);
 
-	fraction = meta.trained ? Min(1.0, (double) ivfpq_nprobe / meta.nlist) : 1.0;
+	fraction = meta.trained ? Min(1.0, (double) settings.nprobe / meta.nlist) : 1.0;
 	probed_tuples = costs.numIndexTuples * fraction;
 
 	/*
@@ -217,7 +235,7 @@ ivfpq_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	 * centroids, a mostly sequential read of the probed lists with one table
 	 * lookup per code, and a heap fetch per re-ranked candidate.
 	 */
-	rerank_cost = Min((double) ivfpq_rerank, probed_tuples) * random_page_cost;
+	rerank_cost = Min((double) settings.rerank, probed_tuples) * random_page_cost;
 	*indexStartupCost = meta.nlist * meta.dims * cpu_operator_cost * 0.01
 		+ costs.numIndexPages * fraction * seq_page_cost
 		+ probed_tuples * (cpu_index_tuple_cost + meta.m * cpu_operator_cost * 0.1)
@@ -249,6 +267,8 @@ ivfpq_buildphasename(int64 phase)
 			return "assigning and encoding rows";
 		case IVFPQ_PHASE_WRITE:
 			return "writing index";
+		case IVFPQ_PHASE_CALIBRATE:
+			return "calibrating recall";
 		default:
 			return NULL;
 	}

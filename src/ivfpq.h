@@ -61,6 +61,7 @@
 #define IVFPQ_PHASE_PQ			5
 #define IVFPQ_PHASE_ENCODE		6
 #define IVFPQ_PHASE_WRITE		7
+#define IVFPQ_PHASE_CALIBRATE	8
 
 typedef enum IvfpqMetric
 {
@@ -102,6 +103,9 @@ typedef IvfpqPageOpaqueData *IvfpqPageOpaque;
 #define IVFPQ_PAGE_CAPACITY \
 	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IvfpqPageOpaqueData)))
 
+#define IVFPQ_CALIB_PROBES		20
+#define IVFPQ_CALIB_RERANKS		12
+
 typedef struct IvfpqMetaPageData
 {
 	uint32		magic;
@@ -125,6 +129,19 @@ typedef struct IvfpqMetaPageData
 	uint64		sample_rows;	/* rows the quantizers were trained on */
 	float8		coarse_error;	/* mean squared distance to the list centroid */
 	float8		pq_error;		/* mean squared residual quantization error */
+
+	/*
+	 * Format 3: recall@calib_k the build measured (ivfpq_calibration.c) on
+	 * calib_queries rows of the table, at each vqpq.nprobe and vqpq.rerank
+	 * of a grid; recall x 10000.  calib_queries 0: none (older formats read
+	 * zeros here).
+	 */
+	uint16		calib_queries;
+	uint16		calib_k;
+	uint32		calib_nprobe[IVFPQ_CALIB_PROBES];	/* increasing, then zeros */
+	uint32		calib_rerank[IVFPQ_CALIB_RERANKS];	/* increasing, then zeros */
+	uint32		calib_rows[IVFPQ_CALIB_PROBES]; /* mean rows scored at each nprobe */
+	uint16		calib_recall[IVFPQ_CALIB_PROBES][IVFPQ_CALIB_RERANKS];
 } IvfpqMetaPageData;
 
 typedef struct IvfpqListData
@@ -233,6 +250,7 @@ typedef enum IvfpqIterativeScan
 
 extern int	ivfpq_nprobe;
 extern int	ivfpq_rerank;
+extern double ivfpq_target_recall;
 extern int	ivfpq_iterative_scan;
 extern int	ivfpq_max_probes;
 extern int	ivfpq_table_cache_kb;

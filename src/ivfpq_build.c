@@ -11,7 +11,10 @@
  *	5. encode		a full heap scan; rows are assigned and encoded a batch
  *					at a time and sorted by (list, tid), in parallel if it can
  *	6. write		the list pages, each list's chain of entry pages, and the
- *					metapage; then every page is WAL-logged
+ *					metapage
+ *	7. calibrate	the recall each nprobe and rerank reaches on rows of the
+ *					table, whose true neighbours step 5 found; then every page
+ *					is WAL-logged
  */
 #include "postgres.h"
 
@@ -22,6 +25,7 @@
 #include "utils/timestamp.h"
 
 #include "ivfpq_build.h"
+#include "ivfpq_calibration.h"
 
 /* DEBUG1 line per finished phase, for seeing where a build spends its time */
 static void
@@ -99,6 +103,8 @@ build(IvfpqBuildState *bs)
 				 MemoryContextAllocHuge(CurrentMemoryContext, vqpq_pq_arrays_size(bs->dims, bs->m, bs->nbits)));
 	if (meta->trained)
 	{
+		/* queries for the calibration, from the sample before it is trained on */
+		bs->calib = ivfpq_calib_from_sample(bs->metric, bs->dims, bs->samples, bs->sample_tids, bs->nsamples);
 		ivfpq_train(bs);
 		phase_done("training", &clock);
 	}
@@ -111,6 +117,12 @@ build(IvfpqBuildState *bs)
 	tuplesort_end(bs->sort);
 	if (bs->pcxt)
 		ivfpq_end_parallel(bs);
+	if (bs->calib)
+	{
+		ivfpq_calib_measure(bs->calib, bs->index, meta);
+		ivfpq_write_meta(bs);
+		phase_done("calibrating", &clock);
+	}
 
 	if (bs->forknum == INIT_FORKNUM || RelationNeedsWAL(bs->index))
 		log_newpage_range(bs->index, bs->forknum, 0,

@@ -9,6 +9,7 @@
  *	ivfpq_build_encode.c	assigning and encoding every row, sorted by list
  *	ivfpq_build_parallel.c	the same, shared with parallel workers
  *	ivfpq_build_write.c		the pages: quantizer first, then lists and entries
+ *	ivfpq_calibration.c		the recall of nprobe and rerank, measured at the end
  */
 #ifndef VQPQ_IVFPQ_BUILD_H
 #define VQPQ_IVFPQ_BUILD_H
@@ -45,6 +46,7 @@ typedef struct IvfpqBuildState
 
 	/* sampling */
 	float	   *samples;
+	ItemPointerData *sample_tids;
 	int			target;
 	int			nsamples;
 	int			minimum_samples;	/* for good training: max(nlist, ksub) */
@@ -62,6 +64,7 @@ typedef struct IvfpqBuildState
 	float	   *batch;
 	ItemPointerData *batch_tids;
 	bool	   *batch_nodir;	/* no direction (cosine): the chain after the lists */
+	bool	   *batch_skip;		/* not a calibration neighbour: dead, or no direction */
 	int			batch_n;
 	int32	   *batch_lists;
 	uint8	   *batch_codes;
@@ -73,10 +76,14 @@ typedef struct IvfpqBuildState
 	double		index_tuples;
 	MemoryContext tmpctx;
 
+	/* recall calibration (ivfpq_calibration.c), or NULL */
+	struct IvfpqCalibration *calib;
+
 	/* parallel encoding (leader only) */
 	ParallelContext *pcxt;
 	struct IvfpqShared *shared;
 	Sharedsort *sharedsort;
+	char	   *shared_calib;
 	Snapshot	snapshot;
 	int			nparticipants;
 } IvfpqBuildState;
@@ -109,5 +116,6 @@ extern void ivfpq_end_parallel(IvfpqBuildState *bs);
 /* ivfpq_build_write.c */
 extern void ivfpq_write_quantizer(IvfpqBuildState *bs);
 extern void ivfpq_write_lists(IvfpqBuildState *bs);
+extern void ivfpq_write_meta(IvfpqBuildState *bs);
 
 #endif							/* VQPQ_IVFPQ_BUILD_H */

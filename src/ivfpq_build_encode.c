@@ -17,6 +17,7 @@
 #include "utils/memutils.h"
 
 #include "ivfpq_build.h"
+#include "ivfpq_calibration.h"
 #include "kmeans.h"
 
 /* Assign and encode the batch's rows, and hand them to the sort. */
@@ -26,6 +27,9 @@ ivfpq_flush_batch(IvfpqBuildState *bs)
 	MemoryContext old = MemoryContextSwitchTo(bs->tmpctx);
 	int			code_size = bs->quantizer.meta.code_size;
 
+	/* the calibration's exact pass, before the rows become residuals */
+	if (bs->calib)
+		ivfpq_calib_offer(bs->calib, bs->batch, bs->batch_tids, bs->batch_skip, bs->batch_n);
 	ivfpq_assign_and_encode(&bs->quantizer, bs->batch, bs->batch_n,
 							bs->batch_lists, bs->batch_codes, bs->scratch);
 	for (int i = 0; i < bs->batch_n; i++)
@@ -69,6 +73,8 @@ ivfpq_encode_callback(Relation index, ItemPointer tid, Datum *values, bool *isnu
 	bs->batch_nodir[bs->batch_n] =
 		!ivfpq_prepare_vector(bs->metric, bs->element, bs->dims, values[0], bs->batch + (Size) bs->batch_n * bs->dims) &&
 		IvfpqHasNodirList(&bs->quantizer.meta);
+	/* a query finds only rows it can see, and none without direction */
+	bs->batch_skip[bs->batch_n] = bs->batch_nodir[bs->batch_n] || !alive;
 	bs->batch_tids[bs->batch_n++] = *tid;
 	if (bs->batch_n == VQPQ_ASSIGN_BLOCK)
 		ivfpq_flush_batch(bs);
@@ -110,6 +116,7 @@ ivfpq_begin_batches(IvfpqBuildState *bs)
 	bs->batch = palloc(mul_size(mul_size(VQPQ_ASSIGN_BLOCK, bs->dims), sizeof(float)));
 	bs->batch_tids = palloc(sizeof(ItemPointerData) * VQPQ_ASSIGN_BLOCK);
 	bs->batch_nodir = palloc(sizeof(bool) * VQPQ_ASSIGN_BLOCK);
+	bs->batch_skip = palloc(sizeof(bool) * VQPQ_ASSIGN_BLOCK);
 	bs->batch_lists = palloc(sizeof(int32) * VQPQ_ASSIGN_BLOCK);
 	bs->batch_codes = palloc((Size) VQPQ_ASSIGN_BLOCK * q->meta.code_size);
 	bs->scratch = MemoryContextAllocHuge(CurrentMemoryContext,

@@ -7,8 +7,9 @@
  * of a shared tuplesort; the leader merges the runs and writes the pages.
  * Each reads the quantizer the leader trained from the index's own pages,
  * which the leader wrote before encoding, so the dynamic shared memory
- * segment holds only the coordination state and the sort's (a few kB,
- * whatever nlist and the dimensions): no quantizer-sized segment to be
+ * segment holds only the coordination state, the sort's (a few kB,
+ * whatever nlist and the dimensions) and the calibration's queries and
+ * their nearest rows (under 1 MB): no quantizer-sized segment to be
  * refused.  Every participant's copy of the quantizer and its sort count
  * against maintenance_work_mem; when it cannot hold a copy per worker,
  * fewer workers are used, or none, and a NOTICE says so.
@@ -28,10 +29,12 @@
 #include "utils/snapmgr.h"
 
 #include "ivfpq_build.h"
+#include "ivfpq_calibration.h"
 #include "kmeans.h"
 
 #define PARALLEL_KEY_SHARED		UINT64CONST(0xA7F0000000000001)
 #define PARALLEL_KEY_SORT		UINT64CONST(0xA7F0000000000002)
+#define PARALLEL_KEY_CALIB		UINT64CONST(0xA7F0000000000003)
 
 typedef struct IvfpqShared
 {
@@ -50,6 +53,8 @@ typedef struct IvfpqShared
 	uint32		centroids_pages;
 	BlockNumber codebook_start;
 	uint32		codebook_pages;
+	/* the calibration's queries, and a slot per participant (0: the leader) */
+	int			calib_queries;
 
 	ConditionVariable workersdonecv;
 	slock_t		mutex;
@@ -66,7 +71,8 @@ PGDLLEXPORT void ivfpq_parallel_build_main(dsm_segment *seg, shm_toc *toc);
 
 /* One participant's share: scan, encode, sort its run, report. */
 static void
-participate(IvfpqBuildState *bs, IvfpqShared *shared, Sharedsort *sharedsort, bool progress)
+participate(IvfpqBuildState *bs, IvfpqShared *shared, Sharedsort *sharedsort, char *calib,
+			int participant, bool progress)
 {
 	SortCoordinate coordinate = palloc0(sizeof(SortCoordinateData));
 	TableScanDesc scan;
@@ -83,6 +89,8 @@ participate(IvfpqBuildState *bs, IvfpqShared *shared, Sharedsort *sharedsort, bo
 	if (bs->batch_n > 0)
 		ivfpq_flush_batch(bs);
 	tuplesort_performsort(bs->sort);
+	if (bs->calib)
+		ivfpq_calib_publish(bs->calib, calib, participant);
 
 	SpinLockAcquire(&shared->mutex);
 	shared->nparticipantsdone++;
@@ -113,6 +121,7 @@ begin_parallel(IvfpqBuildState *bs, int request, int sort_kb)
 	ParallelContext *pcxt;
 	Size		est_shared;
 	Size		est_sort;
+	Size		est_calib = 0;
 	IvfpqShared *shared;
 	Sharedsort *sharedsort;
 	int			scantuplesortstates = request + 1;	/* the leader takes part */
@@ -125,7 +134,12 @@ begin_parallel(IvfpqBuildState *bs, int request, int sort_kb)
 	shm_toc_estimate_chunk(&pcxt->estimator, est_shared);
 	est_sort = tuplesort_estimate_shared(scantuplesortstates);
 	shm_toc_estimate_chunk(&pcxt->estimator, est_sort);
-	shm_toc_estimate_keys(&pcxt->estimator, 2);
+	if (bs->calib)
+	{
+		est_calib = ivfpq_calib_shared_size(bs->calib->nqueries, bs->dims, scantuplesortstates);
+		shm_toc_estimate_chunk(&pcxt->estimator, est_calib);
+	}
+	shm_toc_estimate_keys(&pcxt->estimator, 3);
 	InitializeParallelDSM(pcxt);
 	bs->pcxt = pcxt;
 	if (pcxt->seg == NULL)
@@ -163,6 +177,13 @@ begin_parallel(IvfpqBuildState *bs, int request, int sort_kb)
 
 	shm_toc_insert(pcxt->toc, PARALLEL_KEY_SHARED, shared);
 	shm_toc_insert(pcxt->toc, PARALLEL_KEY_SORT, sharedsort);
+	if (bs->calib)
+	{
+		bs->shared_calib = shm_toc_allocate(pcxt->toc, est_calib);
+		ivfpq_calib_export(bs->calib, bs->shared_calib);
+		shared->calib_queries = bs->calib->nqueries;
+		shm_toc_insert(pcxt->toc, PARALLEL_KEY_CALIB, bs->shared_calib);
+	}
 
 	LaunchParallelWorkers(pcxt);
 	if (pcxt->nworkers_launched == 0)
@@ -185,7 +206,7 @@ lead_parallel(IvfpqBuildState *bs)
 	IvfpqShared *shared = bs->shared;
 	SortCoordinate coordinate = palloc0(sizeof(SortCoordinateData));
 
-	participate(bs, shared, bs->sharedsort, true);
+	participate(bs, shared, bs->sharedsort, bs->shared_calib, 0, true);
 
 	for (;;)
 	{
@@ -201,6 +222,9 @@ lead_parallel(IvfpqBuildState *bs)
 		ConditionVariableSleep(&shared->workersdonecv, WAIT_EVENT_PARALLEL_CREATE_INDEX_SCAN);
 	}
 	ConditionVariableCancelSleep();
+	/* every participant's nearest rows: the workers have published theirs */
+	if (bs->calib)
+		ivfpq_calib_collect(bs->calib, bs->shared_calib, bs->nparticipants);
 
 	coordinate->isWorker = false;
 	coordinate->nParticipants = bs->nparticipants;
@@ -265,6 +289,7 @@ ivfpq_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 	IvfpqBuildState bs;
 	IvfpqQuantizer *q = &bs.quantizer;
 	Size		centroid_bytes;
+	char	   *calib;
 
 	memset(&bs, 0, sizeof(bs));
 	bs.heap = table_open(shared->heaprelid, heap_lock);
@@ -298,8 +323,12 @@ ivfpq_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 					mul_size(mul_size((Size) q->pq.ksub, bs.dims), sizeof(float)));
 	vqpq_pq_prepare(&q->pq);
 
+	calib = shared->calib_queries > 0 ? shm_toc_lookup(toc, PARALLEL_KEY_CALIB, false) : NULL;
+	if (calib)
+		bs.calib = ivfpq_calib_import(bs.metric, bs.dims, shared->calib_queries, calib);
+
 	tuplesort_attach_shared(sharedsort, seg);
-	participate(&bs, shared, sharedsort, false);
+	participate(&bs, shared, sharedsort, calib, ParallelWorkerNumber + 1, false);
 
 	index_close(bs.index, index_lock);
 	table_close(bs.heap, heap_lock);

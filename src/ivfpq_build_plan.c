@@ -127,7 +127,8 @@ ivfpq_plan_build(IvfpqBuildState *bs)
 					 vqpq_pq_arrays_size(bs->dims, bs->m, bs->nbits));
 	fixed = add_size(fixed, vqpq_kmeans_workspace_size(0, bs->dims, bs->nlist));
 	fixed = add_size(fixed, vqpq_kmeans_workspace_size(0, max_dsub, ksub));
-	per_row = sizeof(float) * ((Size) bs->dims + max_dsub) + 2 * sizeof(float) + 2 * sizeof(int32);
+	per_row = sizeof(float) * ((Size) bs->dims + max_dsub) + 2 * sizeof(float) + 2 * sizeof(int32) +
+		sizeof(ItemPointerData);
 	bs->minimum_samples = Max(bs->nlist, ksub);
 	bs->memory_required = add_size(fixed, mul_size(bs->minimum_samples, per_row));
 

@@ -21,7 +21,7 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				bool alive, void *state)
 {
 	IvfpqBuildState *bs = state;
-	float	   *dest;
+	int			slot;
 
 	if (isnull[0])
 		return;
@@ -31,22 +31,21 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 	/* reservoir sampling (Vitter's algorithm Z, as ANALYZE) */
 	if (bs->nsamples < bs->target)
-		dest = bs->samples + (Size) bs->nsamples++ * bs->dims;
+		slot = bs->nsamples++;
 	else
 	{
-		dest = NULL;
+		slot = -1;
 		if (bs->rows_to_skip < 0)
 			bs->rows_to_skip = reservoir_get_next_S(&bs->rstate, bs->rows_seen, bs->target);
 		if (bs->rows_to_skip <= 0)
-		{
-			int			k = (int) (bs->target * sampler_random_fract(&bs->rstate.randstate));
-
-			dest = bs->samples + (Size) k * bs->dims;
-		}
+			slot = (int) (bs->target * sampler_random_fract(&bs->rstate.randstate));
 		bs->rows_to_skip -= 1;
 	}
-	if (dest)
-		memcpy(dest, bs->vector, sizeof(float) * bs->dims);
+	if (slot >= 0)
+	{
+		memcpy(bs->samples + (Size) slot * bs->dims, bs->vector, sizeof(float) * bs->dims);
+		bs->sample_tids[slot] = *tid;
+	}
 	bs->rows_seen += 1;
 }
 
@@ -59,6 +58,7 @@ ivfpq_sample_rows(IvfpqBuildState *bs)
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVFPQ_PHASE_SAMPLE);
 	bs->samples = MemoryContextAllocHuge(CurrentMemoryContext,
 										 mul_size(mul_size((Size) bs->target, bs->dims), sizeof(float)));
+	bs->sample_tids = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(bs->target, sizeof(ItemPointerData)));
 	bs->rows_to_skip = -1;
 	BlockSampler_Init(&sampler, nblocks, bs->target, KMEANS_SEED);
 	reservoir_init_selection_state(&bs->rstate, bs->target);

@@ -74,4 +74,6 @@ ivfpq_train(IvfpqBuildState *bs)
 
 	pfree(bs->samples);
 	bs->samples = NULL;
+	pfree(bs->sample_tids);
+	bs->sample_tids = NULL;
 }

@@ -152,12 +152,21 @@ ivfpq_write_lists(IvfpqBuildState *bs)
 		finish_page(buf);
 	}
 
-	buf = ReadBufferExtended(bs->index, bs->forknum, IVFPQ_METAPAGE_BLKNO, RBM_NORMAL, NULL);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	memcpy(PageGetContents(BufferGetPage(buf)), meta, sizeof(IvfpqMetaPageData));
-	((PageHeader) BufferGetPage(buf))->pd_lower += sizeof(IvfpqMetaPageData);
-	finish_page(buf);
-
+	ivfpq_write_meta(bs);
 	ExecDropSingleTupleTableSlot(slot);
 	pfree(lists);
+}
+
+/* The metapage's contents: after the lists, and again after calibration. */
+void
+ivfpq_write_meta(IvfpqBuildState *bs)
+{
+	Buffer		buf = ReadBufferExtended(bs->index, bs->forknum, IVFPQ_METAPAGE_BLKNO, RBM_NORMAL, NULL);
+	Page		page;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	page = BufferGetPage(buf);
+	memcpy(PageGetContents(page), &bs->quantizer.meta, sizeof(IvfpqMetaPageData));
+	((PageHeader) page)->pd_lower = (char *) PageGetContents(page) + sizeof(IvfpqMetaPageData) - (char *) page;
+	finish_page(buf);
 }

@@ -25,6 +25,7 @@
 #include "distance.h"
 #include "executor/tuptable.h"
 #include "ivfpq.h"
+#include "ivfpq_calibration.h"
 #include "pqvector.h"
 
 /*
@@ -217,11 +218,12 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 	double		sum_squares = 0;
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	TupleDesc	desc;
-	Datum		values[21];
-	bool		nulls[21];
+	Datum		values[24];
+	bool		nulls[24];
 	StringInfoData advice;
 	int			i = 0;
 	SampleErrors now = {0};
+	IvfpqSettings settings;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -275,6 +277,16 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 							 now.coarse, now.pq, meta.coarse_error, meta.pq_error,
 							 quote_identifier(RelationGetRelationName(index)));
 	}
+	ivfpq_choose_settings(&meta, ivfpq_rows_external(index, heap), &settings);
+	if (meta.trained && meta.calib_queries == 0 && (ivfpq_nprobe <= 0 || ivfpq_rerank < 0))
+		appendStringInfoString(&advice, meta.version < 3
+							   ? "built by an older vqpq without recall calibration, so scans use nprobe 10 and rerank 100: "
+							   "REINDEX lets vqpq.target_recall choose them; "
+							   : "too few rows to calibrate recall, so scans use nprobe 10 and rerank 100; ");
+	else if (settings.from_calibration && settings.recall < ivfpq_target_recall)
+		appendStringInfo(&advice, "vqpq.target_recall %g is above the best recall measured at the build (%.3f, at nprobe %d "
+						 "and rerank %d): set vqpq.nprobe and vqpq.rerank higher, or REINDEX with a larger m for finer codes; ",
+						 ivfpq_target_recall, settings.recall, settings.nprobe, settings.rerank);
 	if (rows > 0)
 		storage_advice(&advice, index, heap, meta.dims);
 	if (advice.len == 0)
@@ -311,11 +323,17 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 		values[i++] = Float8GetDatum(meta.pq_error);
 	else
 		nulls[i++] = true;
-	/* 0.1.0's declaration has no current_error */
-	if (desc->natts == 21)
+	/* 0.1.0's declaration stops here; 0.2.0's has the drift and the settings */
+	if (desc->natts == 24)
 	{
 		if (now.rows > 0)
 			values[i++] = Float8GetDatum(now.pq);
+		else
+			nulls[i++] = true;
+		values[i++] = Int32GetDatum(settings.nprobe);
+		values[i++] = Int32GetDatum(settings.rerank);
+		if (settings.recall >= 0)
+			values[i++] = Float8GetDatum(settings.recall);
 		else
 			nulls[i++] = true;
 	}
@@ -324,6 +342,45 @@ vqpq_index_info(PG_FUNCTION_ARGS)
 
 	ivfpq_close_for_reading(index, heap);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/*
+ * The recall the build measured at each nprobe and rerank of its grid, and
+ * which of them the current settings choose.
+ */
+PG_FUNCTION_INFO_V1(vqpq_index_calibration);
+Datum
+vqpq_index_calibration(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	heap;
+	Relation	index = ivfpq_open_for_reading(PG_GETARG_OID(0), &heap);
+	IvfpqMetaPageData meta;
+	IvfpqSettings settings;
+	bool		external;
+
+	InitMaterializedSRF(fcinfo, 0);
+	ivfpq_read_meta(index, &meta);
+	external = ivfpq_rows_external(index, heap);
+	ivfpq_choose_settings(&meta, external, &settings);
+	for (int g = 0; g < IVFPQ_CALIB_PROBES && meta.calib_queries > 0 && meta.calib_nprobe[g] != 0; g++)
+		for (int r = 0; r < IVFPQ_CALIB_RERANKS; r++)
+		{
+			Datum		values[6];
+			bool		nulls[6] = {0};
+
+			values[0] = Int32GetDatum((int32) meta.calib_nprobe[g]);
+			values[1] = Int32GetDatum((int32) meta.calib_rerank[r]);
+			values[2] = Float8GetDatum(meta.calib_recall[g][r] / 10000.0);
+			values[3] = Int64GetDatum((int64) meta.calib_rows[g]);
+			values[4] = Int32GetDatum((int32) meta.calib_queries);
+			values[5] = BoolGetDatum(settings.from_calibration &&
+									 settings.nprobe == (int) meta.calib_nprobe[g] &&
+									 settings.rerank == (int) meta.calib_rerank[r]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	ivfpq_close_for_reading(index, heap);
+	return (Datum) 0;
 }
 
 /*

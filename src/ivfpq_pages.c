@@ -10,6 +10,7 @@
 #include "utils/rel.h"
 
 #include "ivfpq.h"
+#include "ivfpq_calibration.h"
 #include "pqvector.h"
 
 /* A new page at the end of the fork, returned exclusively locked. */
@@ -118,7 +119,8 @@ ivfpq_meta_problem(const IvfpqMetaPageData *meta, BlockNumber nblocks)
 		return psprintf("%u list pages cannot hold %u lists", meta->lists_pages, IvfpqStoredLists(meta));
 	if (meta->lists_start < 1 || meta->lists_start >= nblocks || nblocks - meta->lists_start < meta->lists_pages)
 		return psprintf("list pages at %u are not inside the index (%u blocks)", meta->lists_start, nblocks);
-	return NULL;
+	/* scans choose their settings from it */
+	return ivfpq_calib_problem(meta);
 }
 
 void

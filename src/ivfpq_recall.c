@@ -33,6 +33,7 @@
 #include "utils/snapmgr.h"
 
 #include "ivfpq.h"
+#include "ivfpq_calibration.h"
 #include "pqvector.h"
 
 #define SAMPLE_SEED 20261202
@@ -285,6 +286,8 @@ measure(FunctionCallInfo fcinfo, Oid indexoid, ArrayType *queries, int k, int sa
 	TupleDesc	desc;
 	Datum		values[6];
 	bool		nulls[6] = {false, false, false, false, false, false};
+	IvfpqMetaPageData meta;
+	IvfpqSettings settings;
 
 	if (k < 1)
 		ereport(ERROR,
@@ -354,8 +357,11 @@ measure(FunctionCallInfo fcinfo, Oid indexoid, ArrayType *queries, int k, int sa
 		values[4] = values[5] = Float8GetDatum(0);
 	}
 	values[1] = Int32GetDatum(run.nqueries);
-	values[2] = Int32GetDatum(ivfpq_nprobe);
-	values[3] = Int32GetDatum(ivfpq_rerank);
+	/* the settings the index's scans used */
+	ivfpq_read_meta(run.index, &meta);
+	ivfpq_choose_settings(&meta, ivfpq_rows_external(run.index, run.heap), &settings);
+	values[2] = Int32GetDatum(settings.nprobe);
+	values[3] = Int32GetDatum(settings.rerank);
 
 	ivfpq_close_for_reading(run.index, run.heap);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));

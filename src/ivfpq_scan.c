@@ -2,12 +2,14 @@
  * ivfpq_scan.c
  *		ORDER BY column <op> query scans of an ivfpq index.
  *
- * A scan picks the vqpq.nprobe lists whose centroids are nearest to the
- * query and scores every code in them by ADC (asymmetric distance
- * computation: a sum of m lookups in per-query tables).  With re-ranking
- * (R = vqpq.rerank > 0) it reads the best R candidates' rows from the
- * table, computes their exact distances and returns them in exact order;
- * without, it returns them in ADC order.
+ * A scan picks the nprobe lists whose centroids are nearest to the query
+ * and scores every code in them by ADC (asymmetric distance computation: a
+ * sum of m lookups in per-query tables).  With re-ranking (R > 0) it reads
+ * the best R candidates' rows from the table, computes their exact
+ * distances and returns them in exact order; without, it returns them in
+ * ADC order.  nprobe and R are vqpq.nprobe and vqpq.rerank, or where those
+ * are automatic, what vqpq.target_recall chooses from the index's recall
+ * calibration (ivfpq_calibration.c), once per query.
  *
  * Results come in batches of R, in (ADC distance, TID) order from one batch
  * to the next: when the executor wants more rows than a batch holds (a
@@ -22,7 +24,7 @@
  * not yet vacuumed) do not count towards R.
  *
  * With vqpq.iterative_scan = relaxed_order, once the probed lists are used
- * up the scan probes the next vqpq.nprobe nearest lists, and so on up to
+ * up the scan probes the next nprobe nearest lists, and so on up to
  * vqpq.max_probes: a query whose WHERE clause rejects most rows still gets
  * its LIMIT, at the price of rows that are not in one global order.
  *
@@ -46,6 +48,7 @@
 
 #include "distance.h"
 #include "ivfpq.h"
+#include "ivfpq_calibration.h"
 #include "ivfpq_score.h"
 #include "pqvector.h"
 
@@ -72,6 +75,8 @@ typedef struct IvfpqScanOpaqueData
 	int			dims;
 	int			batch_size;
 	bool		rerank;
+	bool		external_rows;	/* vectors in TOAST: re-ranking costs more */
+	IvfpqSettings settings;		/* nprobe and rerank, chosen per query */
 	float	   *query;			/* prepared (normalized for cosine) */
 
 	/*
@@ -81,7 +86,7 @@ typedef struct IvfpqScanOpaqueData
 	 * used up, until all nprobes selected lists are probed.
 	 */
 	int			nprobes;
-	int			window_size;	/* vqpq.nprobe when the scan started */
+	int			window_size;	/* nprobe when the query started */
 	int			window_start;
 	int			window_end;
 	IvfpqProbe *probes;
@@ -202,17 +207,19 @@ exact_distance(IndexScanDesc scan, ItemPointer tid, double *distance)
 /* ---------------------------------------------------------------- query setup */
 
 /*
- * The lists to probe: vqpq.nprobe, or for an iterative scan up to
- * vqpq.max_probes, taken vqpq.nprobe at a time (a window).
+ * The lists to probe: nprobe, or for an iterative scan up to
+ * vqpq.max_probes, taken nprobe at a time (a window).
  */
 static void
 choose_probes(IvfpqScanOpaque so)
 {
 	int			nlist = so->quantizer->meta.nlist;
 
-	so->nprobes = ivfpq_iterative_scan == IVFPQ_ITERATIVE_OFF ? ivfpq_nprobe : Max(ivfpq_nprobe, ivfpq_max_probes);
+	int			nprobe = so->settings.nprobe;
+
+	so->nprobes = ivfpq_iterative_scan == IVFPQ_ITERATIVE_OFF ? nprobe : Max(nprobe, ivfpq_max_probes);
 	so->nprobes = Min(so->nprobes, nlist);
-	so->window_size = Min(ivfpq_nprobe, nlist);
+	so->window_size = Min(nprobe, nlist);
 	so->window_start = 0;
 	so->window_end = so->window_size;
 	so->probes = palloc(sizeof(IvfpqProbe) * so->nprobes);
@@ -253,9 +260,11 @@ start_query(IndexScanDesc scan)
 	so->query = palloc(sizeof(float) * so->dims);
 	ivfpq_prepare_vector(so->metric, so->element, so->dims, key->sk_argument, so->query);
 
+	/* the settings, or what vqpq.target_recall chooses for this index */
+	ivfpq_choose_settings(&q->meta, so->external_rows, &so->settings);
 	/* untrained indexes score by exact distances: nothing to re-rank after */
-	so->rerank = ivfpq_rerank > 0 && q->meta.trained;
-	so->batch_size = ivfpq_rerank > 0 ? ivfpq_rerank : ADC_BATCH;
+	so->rerank = so->settings.rerank > 0 && q->meta.trained;
+	so->batch_size = so->settings.rerank > 0 ? so->settings.rerank : ADC_BATCH;
 	so->heap = palloc(sizeof(Candidate) * so->batch_size);
 	so->stash_capacity = Max(so->stash_capacity, so->batch_size);
 	so->results_capacity = so->batch_size;
@@ -567,7 +576,10 @@ ivfpq_gettuple(IndexScanDesc scan, ScanDirection dir)
 		if (scan->heapRelation == NULL)
 			elog(ERROR, "ivfpq index scan without its table");
 		if (so->reader == NULL)
+		{
 			so->reader = ivfpq_row_reader_begin(scan->heapRelation, scan->indexRelation, so->dims);
+			so->external_rows = ivfpq_rows_external(scan->indexRelation, scan->heapRelation);
+		}
 		start_query(scan);
 		so->started = true;
 	}

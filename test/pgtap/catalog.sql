@@ -79,7 +79,7 @@ SELECT plan(
 	+ 8
 	+ 9
 	+ 3
-	+ 4
+	+ 6
 );
 
 -- the type
@@ -180,6 +180,9 @@ SELECT has_function('vqpq_index_info', ARRAY['regclass'], 'vqpq_index_info(regcl
 SELECT has_function('vqpq_index_prewarm', ARRAY['regclass'], 'vqpq_index_prewarm(regclass) exists');
 SELECT has_function('vqpq_index_recall', ARRAY['regclass', 'pqvector[]', 'integer'], 'vqpq_index_recall(regclass, pqvector[], integer) exists');
 SELECT has_function('vqpq_index_recall', ARRAY['regclass', 'integer', 'integer'], 'vqpq_index_recall(regclass, integer, integer) exists');
+SELECT has_function('vqpq_index_calibration', ARRAY['regclass'], 'vqpq_index_calibration(regclass) exists');
+SELECT is((SELECT pg_get_function_result('vqpq_index_calibration(regclass)'::regprocedure)),
+		  'SETOF record', 'vqpq_index_calibration returns a set of rows');
 
 -- nothing in the extension escapes these checks: its every function is listed above
 SELECT bag_eq(
@@ -190,7 +193,8 @@ SELECT bag_eq(
 	$$SELECT name, args FROM expected_functions
 	  UNION ALL VALUES ('ivfpqhandler', '{internal}'::text[]), ('vqpq_index_check', '{regclass}'),
 		('vqpq_index_info', '{regclass}'), ('vqpq_index_prewarm', '{regclass}'),
-		('vqpq_index_recall', '{regclass,pqvector[],integer}'), ('vqpq_index_recall', '{regclass,integer,integer}')$$,
+		('vqpq_index_recall', '{regclass,pqvector[],integer}'), ('vqpq_index_recall', '{regclass,integer,integer}'),
+		('vqpq_index_calibration', '{regclass}')$$,
 	'the extension has exactly the functions listed');
 
 SELECT * FROM finish();

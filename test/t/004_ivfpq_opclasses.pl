@@ -24,11 +24,16 @@ for my $case (
 		"EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding $op '[" . join(',', (1) x 32) . "]' LIMIT 10"),
 		qr/Index Scan using items_$name/, "$name: the planner uses the index");
 
+	# the defaults aim at vqpq.target_recall = 0.95 (on rows like the
+	# table's: these queries are not rows of it, so within the noise)
 	my $r = recall($node, 'items', 'items_queries', $op, 10, "truth_$name");
 	note "$name recall\@10, defaults: $r";
-	cmp_ok($r, '>=', 0.98, "$name: recall\@10 >= 0.98 with default settings");
+	cmp_ok($r, '>=', 0.93, "$name: recall\@10 >= 0.93 with default settings");
+	$r = recall($node, 'items', 'items_queries', $op, 10, "truth_$name", 'vqpq.target_recall' => 0.99);
+	note "$name recall\@10, target 0.99: $r";
+	cmp_ok($r, '>=', 0.98, "$name: recall\@10 >= 0.98 at vqpq.target_recall 0.99");
 
-	$r = recall($node, 'items', 'items_queries', $op, 10, "truth_$name", 'vqpq.rerank' => 0);
+	$r = recall($node, 'items', 'items_queries', $op, 10, "truth_$name", 'vqpq.nprobe' => 10, 'vqpq.rerank' => 0);
 	note "$name recall\@10, re-ranking off: $r";
 	cmp_ok($r, '>=', 0.5, "$name: ADC order alone finds most neighbours");
 

@@ -84,9 +84,11 @@ is(recall($primary, 'empty_start', 'tst_queries', '<->', 10, 'truth_untrained'),
 
 $primary->safe_psql('postgres', 'DELETE FROM tst WHERE i % 4 <> 0');
 exact_truth($primary, 'tst', 'tst_queries', '<->', 10, 'truth_after');
-my $before_vacuum = recall($primary, 'tst', 'tst_queries', '<->', 10, 'truth_after');
+# (settings fixed: the budget of 100 re-ranked rows is what is tested)
+my %budget = ('vqpq.nprobe' => 10, 'vqpq.rerank' => 100);
+my $before_vacuum = recall($primary, 'tst', 'tst_queries', '<->', 10, 'truth_after', %budget);
 $primary->safe_psql('postgres', 'VACUUM tst');
-my $after_vacuum = recall($primary, 'tst', 'tst_queries', '<->', 10, 'truth_after');
+my $after_vacuum = recall($primary, 'tst', 'tst_queries', '<->', 10, 'truth_after', %budget);
 note "recall\@10 after deleting 75%: $before_vacuum before VACUUM, $after_vacuum after";
 cmp_ok($before_vacuum, '>=', 0.99, 'deleted rows do not use up the re-ranking budget before VACUUM');
 cmp_ok($after_vacuum, '>=', 0.99, 'and recall holds after VACUUM removes them');

@@ -48,7 +48,7 @@ for (my $b = 0; $b * $blcksz < length $original; $b++)
 	push @pages, [ $b, $next, $count, $type ];
 }
 # metapage fields, as offsets into block 0
-my %meta = (magic => 0, dims => 8, nlist => 16, m => 20, lists_start => 64, lists_pages => 68);
+my %meta = (magic => 0, dims => 8, nlist => 16, m => 20, lists_start => 64, lists_pages => 68, calib_nprobe => 108);
 $_ += $header for values %meta;
 my $lists_start = unpack('L', substr($original, $meta{lists_start}, 4));
 my ($entry_page) = grep { $_->[3] == 4 && $_->[2] > 0 } @pages;
@@ -127,6 +127,9 @@ with_damage('more sub-quantizers than dimensions', [ [ $meta{m}, pack('L', 9) ] 
 	qr/metapage: m 9 is not between 1 and the 8 dimensions/, scan => 'XX002', insert => 'XX002', vacuum => 'XX002');
 with_damage('more than 16,000 dimensions', [ [ $meta{dims}, pack('L', 70000) ] ],
 	qr/metapage: dims 70000 is not between 1 and 16000/, scan => 'XX002', insert => 'XX002', vacuum => 'XX002');
+with_damage('a recall calibration probing more lists than there are', [ [ $meta{calib_nprobe} + 4, pack('L', 100) ] ],
+	qr/metapage: calibration nprobe 100 \(value 2\) is not increasing up to nlist/,
+	scan => 'XX002', insert => 'XX002', vacuum => 'XX002');
 with_damage('list pages that cannot hold nlist lists', [ [ $meta{lists_pages}, pack('L', 0) ] ],
 	qr/metapage: 0 list pages cannot hold 4 lists/, scan => 'XX002', insert => 'XX002', vacuum => 'XX002');
 with_damage('a list page claiming more lists than fit',
