@@ -209,7 +209,7 @@ is($vacuum_err, '', 'and never failed');
 is($check_problems, 0, "vqpq_index_check ran $checks times alongside the clients and found no problem");
 
 my $rows = check_all($primary, "after $seconds s of $clients clients");
-$primary->wait_for_catchup($standby);
+$primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
 check_all($standby, 'the standby');
 my $answers = q{
 	SET enable_seqscan = off;
@@ -232,7 +232,7 @@ $inserts->finish;
 $primary->start;
 my $after = check_all($primary, 'after an immediate shutdown during inserts');
 cmp_ok($after, '>', $rows, 'rows committed before the crash are there');
-$primary->wait_for_catchup($standby);
+$primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
 check_all($standby, 'the standby after the crash');
 is($standby->safe_psql('postgres', $answers), $primary->safe_psql('postgres', $answers),
 	'after the crash the standby returns the same nearest rows');
