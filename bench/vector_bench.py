@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Side-by-side benchmark: vqpq ivfpq, exact scan, pgvector hnsw and ivfflat
-(when CREATE EXTENSION vector works), and Faiss IndexIVFPQ + refine, in one
-run on one server.
+(when CREATE EXTENSION vector works; then also ivfpq on the vector column,
+through vqpq_pgvector), and Faiss IndexIVFPQ + refine, in one run on one
+server.
 
 For every engine: build time and peak memory, index size, and, over settings
 swept until recall@10 reaches --stop-recall, recall against float64 exact
@@ -41,8 +42,9 @@ def parse_args():
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--clients", default="1,4")
     ap.add_argument("--seconds", type=int, default=5, help="per QPS measurement")
-    ap.add_argument("--engines", default="exact,vqpq,hnsw,ivfflat,faiss",
-                    help="comma-separated subset of exact,vqpq,hnsw,ivfflat,faiss")
+    ap.add_argument("--engines", default="exact,vqpq,vqpq_vector,hnsw,ivfflat,faiss",
+                    help="comma-separated subset of exact,vqpq,vqpq_vector (ivfpq on the vector column),"
+                         "hnsw,ivfflat,faiss")
     ap.add_argument("--no-faiss", action="store_true")
     ap.add_argument("--vqpq-index", action="append", metavar="OPTIONS",
                     help="WITH options of a vqpq index to benchmark, e.g. 'm = 196, nbits = 4'; "
@@ -152,6 +154,10 @@ def make_engines(args, ds, metric, have_pgvector):
             + (f" WITH ({options})" if options else "")))
     if have_pgvector:
         vops = "vector_cosine_ops" if metric == "cosine" else "vector_l2_ops"
+        # the same ivfpq index on pgvector's vector column (vqpq_pgvector's operator classes)
+        out.append(engines.SqlEngine(
+            "vqpq_vector", engines.VQPQ_ON_VECTOR, "bench_items_v", "bench_queries_v",
+            f"CREATE INDEX bench_ivfpq_v ON bench_items_v USING ivfpq (embedding {vops})"))
         out.append(engines.SqlEngine("hnsw", "pgvector hnsw", "bench_items_v", "bench_queries_v",
                                      f"CREATE INDEX bench_hnsw ON bench_items_v USING hnsw (embedding {vops}) "
                                      f"WITH (m = 16, ef_construction = 64)"))
@@ -170,13 +176,14 @@ def run_storage(ctx, filters, have_pgvector, storage):
                 vector_mb=int(server.psql("SELECT sum(pg_column_size(embedding)) FROM bench_items")) / 1e6,
                 table_mb=int(server.psql("SELECT pg_table_size('bench_items')")) / 1e6)
     workers = [int(w) for w in args.build_workers.split(",")] if args.build_workers else [None]
+    kept = {}  # the first vqpq index, kept until the one on the vector column is done
     for e in make_engines(args, ds, ctx.metric, have_pgvector):
         if args.filtered == "only" and e.key not in FILTERED_ENGINES:
             continue
         if e.create:
-            e.build(args.build_memory, workers if e.key == "vqpq" else [None])
+            e.build(args.build_memory, workers if e.key in engines.VQPQ_KEYS else [None])
             part["builds"][e.name] = e.builds
-            if e.key == "vqpq":
+            if e.key in engines.VQPQ_KEYS:
                 e.nlist = engines.vqpq_nlist(e.index, ds.n)
         build = e.builds[-1] if e.builds else {}
         if args.filtered != "only":
@@ -191,6 +198,13 @@ def run_storage(ctx, filters, have_pgvector, storage):
                     res, build=build, matches_mean=float(m.mean()),
                     matching=f"{len(m)} queries; {m.mean() / ds.n:.3%} of rows match on average, "
                              f"{int((m >= 10).sum())} of the queries have 10 or more")
+        if e.key == "vqpq" and "vqpq" not in kept:
+            kept["vqpq"] = e
+            continue
+        if e.key == "vqpq_vector" and "vqpq" in kept and args.filtered != "only":
+            part["columns"] = engines.compare_columns(kept["vqpq"], e, ctx)
+        e.drop()
+    for e in kept.values():
         e.drop()
     return part
 
@@ -219,6 +233,10 @@ def main():
         except Exception:
             have_pgvector = False
             print("pgvector is not installed: its engines are skipped")
+        if have_pgvector:
+            # ivfpq's operator classes for the vector column
+            server.psql("CREATE EXTENSION IF NOT EXISTS vqpq")
+            server.psql("CREATE EXTENSION IF NOT EXISTS vqpq_pgvector")
         run = dict(dataset=ds.name, rows=ds.n, dims=ds.d, metric=metric, queries=ctx.nq, clients=ctx.clients,
                    filtered_clients=ctx.filtered_clients, note=ds.note, storages={}, cold_seconds=args.cold_seconds,
                    server=server.psql("SHOW server_version").split()[0].join(["PostgreSQL ", ""]),

@@ -11,7 +11,10 @@
 #             --rows N        a fixed-seed sample of N base rows, or N
 #                             synthetic rows (streamed: 10M x 128 is fine)
 #             --queries N (200)   --metric l2|cosine (default: the dataset's)
-#   engines   --engines exact,vqpq,hnsw,ivfflat,faiss   --no-faiss
+#   engines   --engines exact,vqpq,vqpq_vector,hnsw,ivfflat,faiss   --no-faiss
+#             (vqpq_vector: the same ivfpq index on pgvector's vector column;
+#             its QPS against the pqvector column's at the same settings is
+#             measured in alternating runs)
 #             --vqpq-index 'WITH options' (repeat for several indexes)
 #   builds    --build-memory 4GB (maintenance_work_mem of every build)
 #             --build-workers 0,1 (vqpq built once per worker count; time and

@@ -12,6 +12,9 @@ from . import server, sweep
 from .truth import K, score
 
 HNSW_EF_SEARCH = [10, 20, 40, 80, 160, 320, 640, 1000]  # pgvector's ef_search stops at 1000
+VQPQ_KEYS = ("vqpq", "vqpq_vector")
+VQPQ_ON_VECTOR = "vqpq ivfpq on vector"
+COLUMN_ROUNDS = 6  # alternating measurements of each column in compare_columns
 
 
 class SqlEngine:
@@ -90,7 +93,7 @@ def parse_list(text, nlist):
 def sweep_spec(engine, args, n, filtered):
     """(fixed options, defaults' options, inner axis, outer axes) of an engine."""
     lists = max(1, int(round(math.sqrt(n))))
-    if engine.key == "vqpq":
+    if engine.key in VQPQ_KEYS:
         nlist = engine.nlist or lists
         fixed = "-c enable_seqscan=off"
         if filtered:
@@ -158,7 +161,33 @@ def run_sql_engine(engine, ctx, flt=None):
     print(f"  ({len(points) - len(timed)} more settings scored for recall only)", flush=True)
     if ctx.args.cold and not filtered and engine.index:
         cold_runs(engine, ctx, points, script)
+    if not filtered:
+        engine.last_points = points
     return dict(points=points, plan_ok=plan_ok)
+
+
+def compare_columns(pq, vec, ctx):
+    """The same ivfpq index on the pqvector and on the vector column, at the
+    same settings (the defaults, and the fastest timed point reaching 0.99
+    on the pqvector column): QPS x1 measured alternately, COLUMN_ROUNDS times
+    each, so that the machine's drift falls on both alike.  Returns the
+    settings' label and the median QPS of each column."""
+    out = []
+    best = None
+    for p in getattr(pq, "last_points", []):
+        if p.timed and p.recall >= 0.99 and 1 in p.qps and (best is None or p.qps[1][0] > best.qps[1][0]):
+            best = p
+    defaults = next((p for p in getattr(pq, "last_points", []) if p.default), None)
+    for p in [x for x in (defaults, best) if x is not None]:
+        runs = {pq.name: [], vec.name: []}
+        for _ in range(COLUMN_ROUNDS):
+            for e in (pq, vec):
+                runs[e.name].append(server.pgbench(e.script(ctx.op, ctx.nq), 1, ctx.args.seconds, p.options)[0])
+        med = {k: sorted(v)[len(v) // 2] for k, v in runs.items()}
+        print(f"  columns at {p.label}: pqvector {med[pq.name]:.0f} QPS, vector {med[vec.name]:.0f} QPS "
+              f"(x{med[vec.name] / med[pq.name]:.3f}; medians of {COLUMN_ROUNDS} alternating runs)", flush=True)
+        out.append(dict(setting=p.label, pqvector_qps=med[pq.name], vector_qps=med[vec.name], runs=runs))
+    return out
 
 
 def cold_runs(engine, ctx, points, script):

@@ -153,6 +153,14 @@ def markdown(run):
                           f"cache; {run['cold_seconds']} s of one client)", ""] + cold + [""]
             lines += ["### Every timed setting (defaults in bold)", ""] + points_table(part["unfiltered"], clients)
             lines += [""]
+        if part.get("columns"):
+            lines += ["### The same ivfpq index on a pqvector and on a pgvector vector column", "",
+                      "QPS x1 at the same settings, medians of runs alternating between the two columns.", "",
+                      "| setting | pqvector column | vector column | vector / pqvector |", "|---|---|---|---|"]
+            for c in part["columns"]:
+                lines.append(f"| {c['setting']} | {c['pqvector_qps']:.0f} | {c['vector_qps']:.0f} | "
+                             f"{c['vector_qps'] / c['pqvector_qps']:.3f} |")
+            lines += [""]
         if part["filtered"]:
             lines += ["### Filtered: WHERE category = c ORDER BY embedding <op> q LIMIT 10", "",
                       "random: categories drawn at random (uncorrelated); near: category = k-means cluster, the "
