@@ -24,10 +24,12 @@
 #include "access/toast_internals.h"
 #include "catalog/index.h"
 #include "executor/executor.h"
+#include "storage/bufmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/spccache.h"
 
 #if PG_VERSION_NUM >= 160000
 #include "varatt.h"
@@ -41,6 +43,7 @@ struct IvfpqRowReader
 	Relation	heap;
 	Relation	index;
 	BlockNumber heap_blocks;	/* the table's size when last looked at */
+	bool		prefetch;		/* ask for candidates' pages ahead: see begin */
 	int			dims;
 	IvfpqElement element;
 	float	   *floats;			/* a float16 value's floats */
@@ -91,6 +94,21 @@ ivfpq_row_reader_begin(Relation heap, Relation index, int dims)
 	r->indexInfo = BuildIndexInfo(index);
 	r->toast_direct = heap->rd_tableam == GetHeapamTableAmRoutine() &&
 		OidIsValid(heap->rd_rel->reltoastrelid);
+
+	/*
+	 * A heap larger than shared buffers cannot all be there: its candidates'
+	 * pages are then asked for ahead of the fetches (posix_fadvise), so that
+	 * the random reads of a batch overlap instead of following one another.
+	 * A smaller heap is left alone, where looking each page up twice would
+	 * only cost.  effective_io_concurrency 0 turns it off, as for bitmap
+	 * heap scans.
+	 */
+	r->prefetch = heap->rd_tableam == GetHeapamTableAmRoutine() &&
+		r->heap_blocks > (BlockNumber) NBuffers &&
+		get_tablespace_io_concurrency(heap->rd_rel->reltablespace) > 0;
+	if (r->prefetch)
+		elog(DEBUG2, "ivfpq scan: prefetching the heap pages of \"%s\" (%u blocks, %d shared buffers)",
+			 RelationGetRelationName(heap), r->heap_blocks, NBuffers);
 	MemoryContextSwitchTo(old);
 	return r;
 }
@@ -277,6 +295,19 @@ ivfpq_row_reader_vector(IvfpqRowReader *r, TupleTableSlot *slot)
 		return r->floats;
 	}
 	return v->x;
+}
+
+/*
+ * The row at tid will be fetched soon: ask for its heap page now, if the
+ * reader prefetches (see ivfpq_row_reader_begin).
+ */
+void
+ivfpq_row_reader_prefetch(IvfpqRowReader *r, const ItemPointerData *tid)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(tid);
+
+	if (r->prefetch && blkno < r->heap_blocks)
+		(void) PrefetchBuffer(r->heap, MAIN_FORKNUM, blkno);
 }
 
 /* The last value ivfpq_row_reader_vector read, detoasted, until the next call. */

@@ -439,9 +439,15 @@ next_batch(IndexScanDesc scan)
 		/*
 		 * Read the rows in TID order: the heap is then read forward, and
 		 * candidates sharing a page read it once (the reader keeps the last
-		 * page pinned).  The results are sorted by distance below.
+		 * page pinned).  Each page is asked for first, so that pages not in
+		 * memory are read together (the reader decides whether that pays).
+		 * The results are sorted by distance below.
 		 */
 		qsort(so->heap, n, sizeof(Candidate), candidate_tid_cmp);
+		for (int i = 0; i < n; i++)
+			if (i == 0 || ItemPointerGetBlockNumberNoCheck(&so->heap[i].tid) !=
+				ItemPointerGetBlockNumberNoCheck(&so->heap[i - 1].tid))
+				ivfpq_row_reader_prefetch(so->reader, &so->heap[i].tid);
 		for (int i = 0; i < n; i++)
 		{
 			double		distance;
