@@ -318,6 +318,8 @@ extern IvfpqRowReader *ivfpq_row_reader_begin(Relation heap, Relation index, int
 extern const float *ivfpq_row_reader_vector(IvfpqRowReader *reader, TupleTableSlot *slot);
 extern Datum ivfpq_row_reader_datum(IvfpqRowReader *reader);
 extern void ivfpq_row_reader_check_tid(IvfpqRowReader *reader, const ItemPointerData *tid);
+extern void ivfpq_row_reader_enable_prefetch(IvfpqRowReader *reader);
+extern int	ivfpq_row_reader_prefetch_distance(IvfpqRowReader *reader);
 extern void ivfpq_row_reader_prefetch(IvfpqRowReader *reader, const ItemPointerData *tid);
 extern const float *ivfpq_row_reader_fetch(IvfpqRowReader *reader, const ItemPointerData *tid,
 										   Snapshot snapshot);

@@ -26,6 +26,7 @@
 #include "executor/executor.h"
 #include "storage/bufmgr.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -43,7 +44,9 @@ struct IvfpqRowReader
 	Relation	heap;
 	Relation	index;
 	BlockNumber heap_blocks;	/* the table's size when last looked at */
-	bool		prefetch;		/* ask for candidates' pages ahead: see begin */
+	int			prefetch_distance;	/* pages asked for ahead, 0: none (see
+									 * ivfpq_row_reader_enable_prefetch) */
+	uint64		prefetched;		/* pages asked for so far */
 	int			dims;
 	IvfpqElement element;
 	float	   *floats;			/* a float16 value's floats */
@@ -95,20 +98,6 @@ ivfpq_row_reader_begin(Relation heap, Relation index, int dims)
 	r->toast_direct = heap->rd_tableam == GetHeapamTableAmRoutine() &&
 		OidIsValid(heap->rd_rel->reltoastrelid);
 
-	/*
-	 * A heap larger than shared buffers cannot all be there: its candidates'
-	 * pages are then asked for ahead of the fetches (posix_fadvise), so that
-	 * the random reads of a batch overlap instead of following one another.
-	 * A smaller heap is left alone, where looking each page up twice would
-	 * only cost.  effective_io_concurrency 0 turns it off, as for bitmap
-	 * heap scans.
-	 */
-	r->prefetch = heap->rd_tableam == GetHeapamTableAmRoutine() &&
-		r->heap_blocks > (BlockNumber) NBuffers &&
-		get_tablespace_io_concurrency(heap->rd_rel->reltablespace) > 0;
-	if (r->prefetch)
-		elog(DEBUG2, "ivfpq scan: prefetching the heap pages of \"%s\" (%u blocks, %d shared buffers)",
-			 RelationGetRelationName(heap), r->heap_blocks, NBuffers);
 	MemoryContextSwitchTo(old);
 	return r;
 }
@@ -116,6 +105,9 @@ ivfpq_row_reader_begin(Relation heap, Relation index, int dims)
 void
 ivfpq_row_reader_end(IvfpqRowReader *r)
 {
+	if (r->prefetch_distance > 0)
+		elog(DEBUG2, "ivfpq scan: asked for " UINT64_FORMAT " heap pages of \"%s\" ahead of reading them",
+			 r->prefetched, RelationGetRelationName(r->heap));
 	if (r->toastscan)
 		systable_endscan_ordered(r->toastscan);
 	if (r->toastrel)
@@ -298,16 +290,50 @@ ivfpq_row_reader_vector(IvfpqRowReader *r, TupleTableSlot *slot)
 }
 
 /*
- * The row at tid will be fetched soon: ask for its heap page now, if the
- * reader prefetches (see ivfpq_row_reader_begin).
+ * Re-ranking will read rows in TID order: when the table cannot all be in
+ * the buffers it is read into (shared, or local for a temporary table), let
+ * the caller keep the next pages asked for ahead of the one it reads
+ * (posix_fadvise), so that reads from disk overlap instead of following one
+ * another.  The distance is the tablespace's effective_io_concurrency, as
+ * for bitmap heap scans (0 turns it off).  A table that fits is left
+ * alone: looking each page up twice would only cost.
+ */
+void
+ivfpq_row_reader_enable_prefetch(IvfpqRowReader *r)
+{
+	BlockNumber buffers = (BlockNumber) (RelationUsesLocalBuffers(r->heap) ? num_temp_buffers : NBuffers);
+
+	r->prefetch_distance = 0;
+	if (r->heap->rd_tableam != GetHeapamTableAmRoutine() || r->heap_blocks <= buffers)
+		return;
+	r->prefetch_distance = get_tablespace_io_concurrency(r->heap->rd_rel->reltablespace);
+	if (r->prefetch_distance > 0)
+		elog(DEBUG2, "ivfpq scan: prefetching the heap pages of \"%s\" (%u blocks, %u buffers), %d ahead",
+			 RelationGetRelationName(r->heap), r->heap_blocks, buffers, r->prefetch_distance);
+}
+
+/* How many pages to keep asked for ahead of the one read; 0: none. */
+int
+ivfpq_row_reader_prefetch_distance(IvfpqRowReader *r)
+{
+	return r->prefetch_distance;
+}
+
+/*
+ * The row at tid will be fetched soon: ask for its heap page now.  A block
+ * past the table's end is left to ivfpq_row_reader_fetch's check (asking
+ * for it would fail with a less helpful error).
  */
 void
 ivfpq_row_reader_prefetch(IvfpqRowReader *r, const ItemPointerData *tid)
 {
 	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(tid);
 
-	if (r->prefetch && blkno < r->heap_blocks)
+	if (r->prefetch_distance > 0 && blkno < r->heap_blocks)
+	{
 		(void) PrefetchBuffer(r->heap, MAIN_FORKNUM, blkno);
+		r->prefetched++;
+	}
 }
 
 /* The last value ivfpq_row_reader_vector read, detoasted, until the next call. */

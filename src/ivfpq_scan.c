@@ -408,6 +408,48 @@ add_result(IvfpqScanOpaque so, ItemPointer tid, double distance)
 	so->nresults++;
 }
 
+static inline BlockNumber
+candidate_block(const Candidate *c)
+{
+	return ItemPointerGetBlockNumberNoCheck(&c->tid);
+}
+
+/*
+ * Exact distances of the first n candidates, in TID order, into the results.
+ * When the reader prefetches, the pages of the candidates to come are kept
+ * asked for that many pages ahead of the one read.
+ */
+static void
+rerank_candidates(IndexScanDesc scan, int n)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	int			distance_ahead = ivfpq_row_reader_prefetch_distance(so->reader);
+	int			next_ask = 0;	/* the next candidate whose page may be asked for */
+	int			pages_asked = 0;
+	int			pages_read = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		double		distance;
+
+		if (i == 0 || candidate_block(&so->heap[i]) != candidate_block(&so->heap[i - 1]))
+			pages_read++;
+		while (distance_ahead > 0 && next_ask < n && pages_asked < pages_read + distance_ahead)
+		{
+			if (next_ask == 0 ||
+				candidate_block(&so->heap[next_ask]) != candidate_block(&so->heap[next_ask - 1]))
+			{
+				ivfpq_row_reader_prefetch(so->reader, &so->heap[next_ask].tid);
+				pages_asked++;
+			}
+			next_ask++;
+		}
+		if (exact_distance(scan, &so->heap[i].tid, &distance))
+			add_result(so, &so->heap[i].tid, distance);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
 /*
  * The next batch of rows to return.  Re-ranking keeps going until it has
  * re-scored batch_size rows that are visible, so entries of deleted rows not
@@ -439,23 +481,12 @@ next_batch(IndexScanDesc scan)
 		/*
 		 * Read the rows in TID order: the heap is then read forward, and
 		 * candidates sharing a page read it once (the reader keeps the last
-		 * page pinned).  Each page is asked for first, so that pages not in
-		 * memory are read together (the reader decides whether that pays).
-		 * The results are sorted by distance below.
+		 * page pinned).  When the reader prefetches, the pages of the next
+		 * candidates are asked for a few pages ahead of the one read.  The
+		 * results are sorted by distance below.
 		 */
 		qsort(so->heap, n, sizeof(Candidate), candidate_tid_cmp);
-		for (int i = 0; i < n; i++)
-			if (i == 0 || ItemPointerGetBlockNumberNoCheck(&so->heap[i].tid) !=
-				ItemPointerGetBlockNumberNoCheck(&so->heap[i - 1].tid))
-				ivfpq_row_reader_prefetch(so->reader, &so->heap[i].tid);
-		for (int i = 0; i < n; i++)
-		{
-			double		distance;
-
-			if (exact_distance(scan, &so->heap[i].tid, &distance))
-				add_result(so, &so->heap[i].tid, distance);
-			CHECK_FOR_INTERRUPTS();
-		}
+		rerank_candidates(scan, n);
 	}
 	if (so->rerank)
 		qsort(so->results, so->nresults, sizeof(Candidate), candidate_qsort_cmp);
@@ -584,6 +615,7 @@ ivfpq_gettuple(IndexScanDesc scan, ScanDirection dir)
 		if (so->reader == NULL)
 		{
 			so->reader = ivfpq_row_reader_begin(scan->heapRelation, scan->indexRelation, so->dims);
+			ivfpq_row_reader_enable_prefetch(so->reader);
 			so->external_rows = ivfpq_rows_external(scan->indexRelation, scan->heapRelation);
 		}
 		start_query(scan);

@@ -1,7 +1,9 @@
-# Re-ranking asks for the candidates' heap pages ahead of reading them when
-# the table is larger than shared buffers (and effective_io_concurrency is
-# not 0).  The hint must never change an answer: the same queries return the
-# same rows with prefetching on and off, at the index's calibrated recall.
+# Re-ranking asks for the candidates' heap pages ahead of reading them
+# (effective_io_concurrency pages ahead) when the table is larger than the
+# buffers it is read into: shared buffers, or local ones for a temporary
+# table.  The scan says so and counts the pages it asked for (DEBUG2).  The
+# hint must never change an answer: the same queries return the same rows
+# with prefetching on and off, at the index's calibrated recall.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -22,26 +24,55 @@ $node->safe_psql('postgres', q{
 	CREATE INDEX small_idx ON small USING ivfpq (embedding) WITH (nlist = 4);
 	VACUUM ANALYZE items, small;
 });
-my $blocks = $node->safe_psql('postgres', "SELECT pg_relation_size('items') / 8192");
-cmp_ok($blocks, '>', 256, "the table ($blocks blocks) is larger than shared buffers");
+my ($blocks, $buffers) = split /\|/, $node->safe_psql('postgres', q{
+	SELECT pg_relation_size('items') / current_setting('block_size')::int, setting FROM pg_settings WHERE name = 'shared_buffers'});
+cmp_ok($blocks, '>', $buffers, "the table ($blocks blocks) is larger than shared buffers ($buffers)");
 
-# Whether a search on $table prefetches, as its DEBUG2 line says
-sub prefetches
+# How many heap pages a search on $table asked for ahead, as its DEBUG2
+# lines say (undef: it did not prefetch), and its plan
+sub prefetched
 {
 	my ($table, $settings) = @_;
+	my $query = "SELECT id FROM $table ORDER BY embedding <-> (SELECT embedding FROM items_queries LIMIT 1) LIMIT 10";
 	my ($ret, $stdout, $stderr) = $node->psql('postgres', qq{
-		SET client_min_messages = debug2;
 		SET enable_seqscan = off;
+		SET effective_io_concurrency = 16;
 		$settings
-		SELECT id FROM $table ORDER BY embedding <-> (SELECT embedding FROM items_queries LIMIT 1) LIMIT 10;
+		EXPLAIN (COSTS OFF) $query;
+		SET client_min_messages = debug2;
+		$query;
 	});
 	die "search failed: $stderr" if $ret != 0;
-	return $stderr =~ /ivfpq scan: prefetching the heap pages of "$table"/ ? 1 : 0;
+	my $asked = $stderr =~ /ivfpq scan: asked for (\d+) heap pages of "$table" ahead/ ? $1 : undef;
+	my $announced = $stderr =~ /ivfpq scan: prefetching the heap pages of "$table" \(\d+ blocks, \d+ buffers\), (\d+) ahead/ ? $1 : undef;
+	return ($asked, $announced, $stdout);
 }
-is(prefetches('items', ''), 1, 'a table larger than shared buffers is prefetched');
-is(prefetches('items', 'SET effective_io_concurrency = 0;'), 0,
-	'effective_io_concurrency = 0 turns prefetching off');
-is(prefetches('small', ''), 0, 'a table that fits in shared buffers is not prefetched');
+my ($asked, $ahead, $plan) = prefetched('items', '');
+like($plan, qr/Index Scan using items_idx/, 'the search uses the index');
+is($ahead, 16, 'a table larger than shared buffers is prefetched, effective_io_concurrency pages ahead');
+cmp_ok($asked // 0, '>', 0, "and the scan asked for pages ahead ($asked)");
+($asked, $ahead) = prefetched('items', 'SET effective_io_concurrency = 0;');
+ok(!defined $ahead && !defined $asked, 'effective_io_concurrency = 0 turns prefetching off');
+($asked, $ahead, $plan) = prefetched('small', '');
+like($plan, qr/Index Scan using small_idx/, 'the small table\'s search uses its index');
+ok(!defined $ahead && !defined $asked, 'a table that fits in shared buffers is not prefetched');
+
+# A temporary table is read into local buffers: prefetched when it is larger
+# than temp_buffers (here 100 buffers), whatever shared buffers hold
+my ($ret, $stdout, $stderr) = $node->psql('postgres', q{
+	SET temp_buffers = 100;
+	SET enable_seqscan = off;
+	SET effective_io_concurrency = 4;
+	CREATE TEMP TABLE scratch AS SELECT id, embedding FROM items;
+	CREATE INDEX ON scratch USING ivfpq (embedding) WITH (nlist = 40);
+	ANALYZE scratch;
+	SET client_min_messages = debug2;
+	SELECT count(*) FROM (SELECT id FROM scratch ORDER BY embedding <-> (SELECT embedding FROM items_queries LIMIT 1) LIMIT 10) s;
+});
+is($ret, 0, 'a search on a temporary table works') or diag($stderr);
+is($stdout, '10', 'and returns its rows');
+like($stderr, qr/ivfpq scan: prefetching the heap pages of "scratch" \(\d+ blocks, 100 buffers\), 4 ahead/,
+	'a temporary table larger than temp_buffers is prefetched');
 
 # The same rows in the same order, prefetching or not, for re-rank depths
 # from the calibrated one to a deep one (more candidates, more pages)
