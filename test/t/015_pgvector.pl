@@ -74,7 +74,7 @@ $q->(q{
 });
 
 # recall@10 against exact results (exact_answers, index scans off)
-sub recall
+sub column_recall
 {
 	my ($settings, $op, $column, $where) = @_;
 	$where //= '';
@@ -132,7 +132,7 @@ for my $case ([ 'vector_l2_ops', '<->', 'nbits = 4' ], [ 'vector_l2_ops', '<->',
 	like($q->(qq{SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding $op '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24]' LIMIT 10}),
 		qr/Index Scan using items_idx/, "$what: pgvector's operator uses it");
 	exact($op, 'embedding');
-	cmp_ok(recall('SET vqpq.nprobe = 40; SET vqpq.rerank = 100', $op, 'embedding'), '>=', 0.99, "$what: every list, re-ranked: recall >= 0.99");
+	cmp_ok(column_recall('SET vqpq.nprobe = 40; SET vqpq.rerank = 100', $op, 'embedding'), '>=', 0.99, "$what: every list, re-ranked: recall >= 0.99");
 	for my $settings ('SET vqpq.nprobe = 3', 'SET vqpq.nprobe = 3; SET vqpq.rerank = 0', 'SET vqpq.nprobe = 3; SET vqpq.rerank = 4')
 	{
 		my $want = answers('items_pq', $settings, $op);
@@ -168,12 +168,12 @@ cmp_ok($q->(q{SELECT vqpq_index_prewarm('items_idx')}), '>', 0, 'vqpq_index_prew
 $q->(q{ALTER TABLE items ADD COLUMN h halfvec(24); UPDATE items SET h = embedding::halfvec(24); VACUUM items;
 	CREATE INDEX items_h ON items USING ivfpq (h) WITH (nlist = 40)});
 exact('<->', 'h');
-cmp_ok(recall('SET vqpq.nprobe = 40; SET vqpq.rerank = 100', '<->', 'h'), '>=', 0.99, 'halfvec column: recall >= 0.99');
+cmp_ok(column_recall('SET vqpq.nprobe = 40; SET vqpq.rerank = 100', '<->', 'h'), '>=', 0.99, 'halfvec column: recall >= 0.99');
 $q->(q{CREATE INDEX items_h_expr ON items USING ivfpq ((embedding::halfvec(24)) halfvec_cosine_ops) WITH (nlist = 40)});
 like($q->(q{SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding::halfvec(24) <=> (SELECT h FROM items LIMIT 1) LIMIT 10}),
 	qr/Index Scan using items_h_expr/, 'a halfvec expression index serves its expression');
 exact('<=>', 'embedding::halfvec(24)');
-cmp_ok(recall('SET vqpq.nprobe = 40; SET vqpq.rerank = 100', '<=>', 'embedding::halfvec(24)'), '>=', 0.99, 'and finds its neighbours');
+cmp_ok(column_recall('SET vqpq.nprobe = 40; SET vqpq.rerank = 100', '<=>', 'embedding::halfvec(24)'), '>=', 0.99, 'and finds its neighbours');
 is($q->(q{SELECT count(*) FROM vqpq_index_check('items_h_expr')}), '0', 'and is sound');
 
 # beyond pgvector's own index limits: 3,072 and 16,000 dimensions
