@@ -328,7 +328,7 @@ def main():
 
     print("\n== building the ivfpq index (cosine; progress from pg_stat_progress_create_index)", flush=True)
     build_s = build_index()
-    info = psql("SELECT nlist, m, nbits, rows, pg_size_pretty(bytes), round(bytes_per_row), advice "
+    info = psql("SELECT nlist, m, nbits, rows, pg_size_pretty(bytes), round(bytes_per_row), advice, nprobe "
                 "FROM vqpq_index_info('photos_embedding_idx')")[0]
     print(f"  {int(info[3]):,} rows in {info[0]} lists, {info[1]} sub-quantizers x {info[2]} bits: "
           f"{info[4]} ({info[5]} bytes per row, 5,120 for the vector itself); advice: {info[6]}")
@@ -428,14 +428,15 @@ def main():
     # vector through the index and by a full scan; a vector finds itself too)
     lists = int(info[0])
     sweep = {}
-    default = min(10, lists)                # more probes than lists probe them all
+    # what the index chose for vqpq.target_recall (more probes than lists probe them all)
+    default = min(int(info[7]) if info[7] else 10, lists)
     for nprobe in sorted({max(1, lists // 4), default, max(1, lists // 2), lists}):
         r = psql(f"SET vqpq.nprobe = {nprobe}; SELECT round(recall::numeric, 3), round(index_ms::numeric, 2), "
                  "round(exact_ms::numeric, 2) FROM vqpq_index_recall('photos_embedding_idx', "
                  "ARRAY(SELECT embedding FROM searches ORDER BY qid), 10)")[0]
         sweep[nprobe] = float(r[0])
         print(f"  vqpq.nprobe = {nprobe:>3} of {lists} lists: recall@10 {r[0]}, {r[1]} ms per query "
-              f"(exact {r[2]} ms){'  (the default, 10)' if nprobe == default else ''}")
+              f"(exact {r[2]} ms){'  (the default: the index chose it for vqpq.target_recall)' if nprobe == default else ''}")
 
     width, height = contact_sheet(args.png, sheet) if sheet else (0, 0)
     if sheet:
