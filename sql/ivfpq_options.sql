@@ -148,3 +148,18 @@ SELECT i AS index, m, nbits, code_bytes
   FROM unnest(ARRAY['dflt_784', 'dflt_784_m', 'dflt_784_8', 'dflt_3072', 'dflt_3072_4', 'dflt_128']) i,
        vqpq_index_info(i::regclass);
 DROP TABLE dflt;
+
+-- nlist's default is about sqrt(rows), also when the index is built right
+-- after loading, before any VACUUM or ANALYZE: the planner's estimate would
+-- then take each vector for 32 bytes and, with the vectors in the row
+-- (PLAIN), think the table holds several times its 4,000 rows
+CREATE TABLE fresh (id int, v pqvector(200)) WITH (autovacuum_enabled = off);
+ALTER TABLE fresh ALTER COLUMN v SET STORAGE PLAIN;
+INSERT INTO fresh SELECT i, ARRAY(SELECT sin(i * 0.37 + j) FROM generate_series(1, 200) j)::real[]
+  FROM generate_series(1, 4000) i;
+SELECT reltuples FROM pg_class WHERE relname = 'fresh';
+SET client_min_messages = warning;
+CREATE INDEX fresh_idx ON fresh USING ivfpq (v);
+RESET client_min_messages;
+SELECT nlist, rows, nlist = round(sqrt(rows)) AS sqrt_rows FROM vqpq_index_info('fresh_idx');
+DROP TABLE fresh;

@@ -7,8 +7,11 @@
 
 #include <math.h>
 
+#include "access/heapam.h"
+#include "access/tableam.h"
 #include "miscadmin.h"
 #include "optimizer/plancat.h"
+#include "storage/bufmgr.h"
 #include "utils/rel.h"
 
 #include "fastscan.h"
@@ -80,6 +83,47 @@ ivfpq_build_option(Relation index, int field_offset)
  * Choose nlist, m and the sample size, and check that training fits in
  * maintenance_work_mem (shrinking the sample if it must).
  */
+/*
+ * Rows in a heap that was never vacuumed or analyzed (reltuples unknown),
+ * where the planner's estimate guesses each row's width from its types'
+ * and takes vectors for 32 bytes: a table of vectors kept in the row (as
+ * PLAIN storage does) would be thought to hold many times its rows, and
+ * get many times the lists.  Count the line pointers of up to
+ * ROW_COUNT_PAGES pages spread over the table instead.
+ */
+#define ROW_COUNT_PAGES 100
+
+static double
+sampled_heap_rows(Relation heap)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(heap);
+	BlockNumber npages = Min(nblocks, ROW_COUNT_PAGES);
+	double		rows = 0;
+
+	if (npages == 0)
+		return 0;
+	for (BlockNumber i = 0; i < npages; i++)
+	{
+		BlockNumber blkno = (BlockNumber) (((double) i + 0.5) * nblocks / npages);
+		Buffer		buf = ReadBufferExtended(heap, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
+		Page		page;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (!PageIsNew(page))
+		{
+			OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+
+			for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+				if (ItemIdIsNormal(PageGetItemId(page, off)))
+					rows++;
+		}
+		UnlockReleaseBuffer(buf);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return rows * nblocks / npages;
+}
+
 void
 ivfpq_plan_build(IvfpqBuildState *bs)
 {
@@ -98,6 +142,8 @@ ivfpq_plan_build(IvfpqBuildState *bs)
 
 	/* nlist: as asked, or about sqrt(rows) */
 	estimate_rel_size(bs->heap, NULL, &pages, &tuples, &allvisfrac);
+	if (bs->heap->rd_rel->reltuples < 0 && bs->heap->rd_tableam == GetHeapamTableAmRoutine())
+		tuples = sampled_heap_rows(bs->heap);
 	bs->nlist = ivfpq_build_option(bs->index, offsetof(IvfpqOptions, nlist));
 	if (bs->nlist == 0)
 		bs->nlist = (int) Min(Max(rint(sqrt(Max(tuples, 0.0))), 1.0), (double) IVFPQ_MAX_NLIST);
