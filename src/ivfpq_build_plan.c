@@ -7,7 +7,6 @@
 
 #include <math.h>
 
-#include "access/heapam.h"
 #include "access/tableam.h"
 #include "miscadmin.h"
 #include "optimizer/plancat.h"
@@ -80,15 +79,11 @@ ivfpq_build_option(Relation index, int field_offset)
 }
 
 /*
- * Choose nlist, m and the sample size, and check that training fits in
- * maintenance_work_mem (shrinking the sample if it must).
- */
-/*
  * Rows in a heap that was never vacuumed or analyzed (reltuples unknown),
- * where the planner's estimate guesses each row's width from its types'
- * and takes vectors for 32 bytes: a table of vectors kept in the row (as
- * PLAIN storage does) would be thought to hold many times its rows, and
- * get many times the lists.  Count the line pointers of up to
+ * where the planner's estimate guesses each row's width from its columns'
+ * types and takes a vector for 32 bytes: a table of vectors kept in the
+ * row (as PLAIN storage does) would be thought to hold many times its rows,
+ * and get many times the lists.  Count the line pointers of up to
  * ROW_COUNT_PAGES pages spread over the table instead.
  */
 #define ROW_COUNT_PAGES 100
@@ -124,6 +119,10 @@ sampled_heap_rows(Relation heap)
 	return rows * nblocks / npages;
 }
 
+/*
+ * Choose nlist, m and the sample size, and check that training fits in
+ * maintenance_work_mem (shrinking the sample if it must).
+ */
 void
 ivfpq_plan_build(IvfpqBuildState *bs)
 {
