@@ -7,17 +7,21 @@
 # checks after recovery (test/t/010_ivfpq_soak.pl; CI runs it small).
 #
 #   bash scripts/soak.sh [--clients N] [--seconds T]     (default 16, 600)
+#       [--shared-buffers SIZE]   (e.g. 2MB: the table outgrows it, so that
+#                                  re-ranking prefetches heap pages)
 #   PG_MAJOR=18 bash scripts/soak.sh ...                 (another server)
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 clients=16
 seconds=600
+shared_buffers=
 while [ $# -gt 0 ]; do
 	case $1 in
 		--clients) clients=$2; shift 2 ;;
 		--seconds) seconds=$2; shift 2 ;;
-		*) die "unknown option $1 (use --clients N, --seconds T)" ;;
+		--shared-buffers) shared_buffers=$2; shift 2 ;;
+		*) die "unknown option $1 (use --clients N, --seconds T, --shared-buffers SIZE)" ;;
 	esac
 done
 
@@ -35,6 +39,7 @@ fi
 log "soak: $clients clients for $seconds s on PostgreSQL $PG_MAJOR"
 status=0
 as_scratch_user env VQPQ_SOAK_CLIENTS="$clients" VQPQ_SOAK_SECONDS="$seconds" \
+	VQPQ_SOAK_SHARED_BUFFERS="$shared_buffers" \
 	make -C "$TEST_TREE" -s prove_installcheck PG_CONFIG="$PG_CONFIG" \
 	PROVE_TESTS=test/t/010_ivfpq_soak.pl PROVE_FLAGS="--verbose" || status=$?
 log "soak log: $TEST_TREE/tmp_check/log/regress_log_010_ivfpq_soak"

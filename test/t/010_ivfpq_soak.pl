@@ -29,6 +29,10 @@ my $dims = 16;
 
 my $primary = vqpq_node('primary', allows_streaming => 1);
 $primary->append_conf('postgresql.conf', "autovacuum = off\nmax_connections = " . ($clients + 20) . "\n");
+# a small shared_buffers (VQPQ_SOAK_SHARED_BUFFERS, e.g. 2MB) makes the table
+# larger than it, so that re-ranking prefetches heap pages throughout
+$primary->append_conf('postgresql.conf', "shared_buffers = '$ENV{VQPQ_SOAK_SHARED_BUFFERS}'\n")
+  if $ENV{VQPQ_SOAK_SHARED_BUFFERS};
 $primary->restart;
 $primary->backup('backup');
 my $standby = PostgreSQL::Test::Cluster->new('standby');
