@@ -13,7 +13,7 @@
 
 # vqpq itself, and vqpq_pgvector (needs pgvector): ivfpq on vector and halfvec
 EXTENSION = vqpq vqpq_pgvector
-EXTVERSION = 0.2.0
+EXTVERSION = 0.3.0
 
 MODULE_big = vqpq
 OBJS = \
@@ -38,6 +38,7 @@ OBJS = \
 	src/ivfpq_check.o \
 	src/ivfpq_entries.o \
 	src/ivfpq_fetch.o \
+	src/ivfpq_filter.o \
 	src/ivfpq_info.o \
 	src/ivfpq_insert.o \
 	src/ivfpq_pages.o \
@@ -51,8 +52,9 @@ OBJS = \
 
 # the current release's script, and every earlier release's with the
 # scripts that update it, so ALTER EXTENSION vqpq UPDATE works from each
-DATA = vqpq--$(EXTVERSION).sql vqpq--0.1.0.sql vqpq--0.1.0--0.2.0.sql \
-	vqpq_pgvector--$(EXTVERSION).sql
+DATA = vqpq--$(EXTVERSION).sql vqpq--0.2.0.sql vqpq--0.2.0--0.3.0.sql \
+	vqpq--0.1.0.sql vqpq--0.1.0--0.2.0.sql \
+	vqpq_pgvector--0.2.0.sql
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=vqpq

@@ -36,7 +36,7 @@ RESET enable_seqscan;
 -- a row of other dimensions cannot go into that index
 INSERT INTO nodims VALUES ('[1,2,3]');
 DROP TABLE nodims;
--- only pqvector columns, one column, no uniqueness
+-- the vector first (the columns after it filter rows), no uniqueness
 CREATE TABLE other (i int, val pqvector(2));
 CREATE INDEX ON other USING ivfpq (i);
 CREATE INDEX ON other USING ivfpq (val, val);

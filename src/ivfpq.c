@@ -193,6 +193,7 @@ ivfpq_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	IvfpqSettings settings;
 	double		fraction;
 	double		probed_tuples;
+	double		matching_tuples;
 	double		rerank_cost;
 
 	/*
@@ -227,23 +228,32 @@ ivfpq_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	table_close(heap, NoLock);
 	index_close(index, NoLock);
 
-	fraction = meta.trained ? Min(1.0, (double) settings.nprobe / meta.nlist) : 1.0;
-	probed_tuples = costs.numIndexTuples * fraction;
+	/*
+	 * The share of the lists read: nprobe of them, and with clauses on
+	 * filter columns as many as hold rerank rows that meet them.
+	 * numIndexTuples is the rows that meet the clauses.
+	 */
+	fraction = meta.trained ? (double) settings.nprobe / meta.nlist : 1.0;
+	matching_tuples = costs.numIndexTuples;
+	if (path->indexclauses != NIL)
+		fraction = Max(fraction, (double) Max(settings.rerank, 1) / Max(matching_tuples, 1.0));
+	fraction = Min(1.0, fraction);
+	probed_tuples = path->indexinfo->tuples * fraction;
 
 	/*
 	 * All the work happens before the first row comes back: distances to the
 	 * centroids, a mostly sequential read of the probed lists with one table
 	 * lookup per code, and a heap fetch per re-ranked candidate.
 	 */
-	rerank_cost = Min((double) settings.rerank, probed_tuples) * random_page_cost;
+	rerank_cost = Min((double) settings.rerank, matching_tuples * fraction) * random_page_cost;
 	*indexStartupCost = meta.nlist * meta.dims * cpu_operator_cost * 0.01
-		+ costs.numIndexPages * fraction * seq_page_cost
+		+ path->indexinfo->pages * fraction * seq_page_cost
 		+ probed_tuples * (cpu_index_tuple_cost + meta.m * cpu_operator_cost * 0.1)
 		+ rerank_cost;
 	*indexTotalCost = *indexStartupCost + costs.numIndexTuples * cpu_tuple_cost * 0.01;
 	*indexSelectivity = costs.indexSelectivity;
 	*indexCorrelation = 0;
-	*indexPages = costs.numIndexPages * fraction;
+	*indexPages = path->indexinfo->pages * fraction;
 }
 
 /* ---------------------------------------------------------------- misc */
@@ -298,9 +308,10 @@ ivfpqhandler(PG_FUNCTION_ARGS)
 #endif
 	am->amcanbackward = false;
 	am->amcanunique = false;
-	am->amcanmulticol = false;
+	/* the columns after the vector are filter columns (ivfpq_filter.c) */
+	am->amcanmulticol = true;
 	am->amoptionalkey = true;
-	am->amsearcharray = false;
+	am->amsearcharray = true;
 	am->amsearchnulls = false;
 	am->amstorage = false;
 	am->amclusterable = false;

@@ -10,9 +10,10 @@
  *	list pages			one IvfpqListData per inverted list (and, for cosine,
  *						one more: the chain of rows without direction)
  *	entry pages			per list, a chain of pages of entries, each a heap
- *						TID (6 bytes) and a PQ code (code_size bytes): one
- *						after the other, or for 4-bit codes in blocks of 32
- *						rows laid out for fast-scan (ivfpq_entries.c)
+ *						TID (6 bytes), a PQ code (code_size bytes) and the
+ *						row's filter columns (filter_size bytes, often 0):
+ *						one after the other, or for 4-bit codes in blocks
+ *						of 32 rows laid out for fast-scan (ivfpq_entries.c)
  *
  * Every page keeps its contents below pd_lower (nothing in the hole between
  * pd_lower and pd_upper, which generic WAL and full-page images skip) and
@@ -36,12 +37,14 @@
 
 #define IVFPQ_MAGIC				0x49565051	/* "IVPQ" */
 /*
+ * Format 4 may keep filter columns (the index's columns after the vector)
+ * with each entry; an index without them is laid out as in format 3.
  * Format 3 keeps a cosine index's rows without direction (zero vectors) on
  * a chain of their own, after the nlist lists; format 2 had them in the
  * lists.  Format 2 stores 4-bit codes in fast-scan blocks; format 1 stored
- * them one entry after another.  8-bit indexes are the same in all three.
+ * them one entry after another.  8-bit indexes are the same in all of them.
  */
-#define IVFPQ_FORMAT_VERSION	3
+#define IVFPQ_FORMAT_VERSION	4
 #define IVFPQ_PAGE_ID			0xFF91
 #define IVFPQ_METAPAGE_BLKNO	0
 
@@ -53,6 +56,7 @@
 /* limits */
 #define IVFPQ_MAX_NLIST			65536
 #define IVFPQ_MAX_M				VQPQ_PQ_MAX_M
+#define IVFPQ_MAX_FILTERS		8	/* one byte of NULL flags per entry */
 
 /* progress subphases (1 is core's "initializing") */
 #define IVFPQ_PHASE_SAMPLE		2
@@ -116,7 +120,8 @@ typedef struct IvfpqMetaPageData
 	uint32		m;
 	uint32		nbits;
 	uint32		code_size;
-	uint32		entry_size;		/* sizeof(ItemPointerData) + code_size */
+	uint32		entry_size;		/* sizeof(ItemPointerData) + code_size +
+								 * filter_size */
 	uint32		trained;		/* 0: built without data, no quantizer */
 	uint64		build_id;		/* changes with every build */
 	BlockNumber centroids_start;
@@ -142,6 +147,15 @@ typedef struct IvfpqMetaPageData
 	uint32		calib_rerank[IVFPQ_CALIB_RERANKS];	/* increasing, then zeros */
 	uint32		calib_rows[IVFPQ_CALIB_PROBES]; /* mean rows scored at each nprobe */
 	uint16		calib_recall[IVFPQ_CALIB_PROBES][IVFPQ_CALIB_RERANKS];
+
+	/*
+	 * Format 4: the filter columns' values kept with each entry
+	 * (ivfpq_filter.c), filter_size bytes a row: a byte of NULL flags, then
+	 * each column's value, filter_width[i] bytes.  0 and 0 without them.
+	 */
+	uint32		nfilters;
+	uint32		filter_size;
+	uint8		filter_width[IVFPQ_MAX_FILTERS];
 } IvfpqMetaPageData;
 
 typedef struct IvfpqListData
@@ -166,11 +180,13 @@ typedef struct IvfpqListData
 #define IvfpqStoredLists(meta) ((meta)->nlist + (IvfpqHasNodirList(meta) ? 1 : 0))
 
 /*
- * Entries (ivfpq_entries.c).  Row-major: heap TID then code, one entry after
- * another, packed without alignment (read with memcpy).  Blocked (4-bit
- * codes, when a block fits a page): blocks of 32 rows, each 32 heap TIDs
- * then the rows' codes in fastscan.h's layout; a page's last block may be
- * partly used, its unused rows all zeros.
+ * Entries (ivfpq_entries.c).  Row-major: heap TID, code, filter values, one
+ * entry after another, packed without alignment (read with memcpy).
+ * Blocked (4-bit codes, when a block fits a page): blocks of 32 rows, each
+ * 32 heap TIDs, the rows' codes in fastscan.h's layout, then the 32 rows'
+ * filter values; a page's last block may be partly used, its unused rows
+ * all zeros.  A row's "stored code" is its code then its filter values,
+ * code_size + filter_size bytes: what the build sorts and VACUUM moves.
  */
 #define IVFPQ_ENTRY_TID_SIZE	sizeof(ItemPointerData)
 
@@ -179,6 +195,8 @@ typedef struct IvfpqEntryLayout
 	bool		blocked;
 	int			m;
 	int			code_size;
+	int			filter_size;	/* bytes of filter values per row */
+	int			stored_size;	/* code_size + filter_size */
 	int			entry_size;		/* row-major: bytes per entry */
 	int			block_size;		/* blocked: bytes per block of 32 rows */
 	int			per_page;		/* rows a page holds */
@@ -295,7 +313,7 @@ extern int64 ivfpq_count_entries(Relation index, const IvfpqMetaPageData *meta, 
 
 /* ivfpq_entries.c */
 extern bool ivfpq_format_is_supported(const IvfpqMetaPageData *meta);
-extern Size ivfpq_block_size(int m);
+extern Size ivfpq_block_size(int m, int filter_size);
 extern void ivfpq_entry_layout(const IvfpqMetaPageData *meta, IvfpqEntryLayout *layout);
 extern Size ivfpq_entries_size(const IvfpqEntryLayout *layout, int count);
 extern char *ivfpq_entry_page_problem(const IvfpqEntryLayout *layout, Page page);
@@ -303,6 +321,7 @@ extern int	ivfpq_entry_page_rows(Relation index, const IvfpqEntryLayout *layout,
 								  BlockNumber blkno);
 extern void ivfpq_entry_tid(const IvfpqEntryLayout *layout, Page page, int i, ItemPointer tid);
 extern void ivfpq_entry_code(const IvfpqEntryLayout *layout, Page page, int i, uint8 *code);
+extern const uint8 *ivfpq_entry_filter(const IvfpqEntryLayout *layout, Page page, int i);
 extern void ivfpq_entry_append(const IvfpqEntryLayout *layout, Page page,
 							   ItemPointer tid, const uint8 *code);
 extern void ivfpq_entry_move(const IvfpqEntryLayout *layout, Page page, int from, int to,

@@ -26,6 +26,7 @@
 
 #include "ivfpq_build.h"
 #include "ivfpq_calibration.h"
+#include "ivfpq_filter.h"
 
 /* DEBUG1 line per finished phase, for seeing where a build spends its time */
 static void
@@ -45,6 +46,8 @@ build(IvfpqBuildState *bs)
 	IvfpqMetaPageData *meta = &q->meta;
 	TimestampTz clock = GetCurrentTimestamp();
 
+	/* the vector first, then filter columns: checked before anything is read */
+	ivfpq_filter_layout(bs->index, meta);
 	bs->metric = ivfpq_index_metric(bs->index);
 	bs->element = ivfpq_index_element(bs->index);
 	bs->dims = ivfpq_index_dims(bs->index);
@@ -63,7 +66,7 @@ build(IvfpqBuildState *bs)
 	}
 	else
 	{
-		ivfpq_choose_code(bs->dims, ivfpq_build_option(bs->index, offsetof(IvfpqOptions, m)),
+		ivfpq_choose_code(bs->dims, meta->filter_size, ivfpq_build_option(bs->index, offsetof(IvfpqOptions, m)),
 						  ivfpq_build_option(bs->index, offsetof(IvfpqOptions, nbits)), &bs->m, &bs->nbits);
 	}
 
@@ -93,7 +96,7 @@ build(IvfpqBuildState *bs)
 	meta->m = bs->m;
 	meta->nbits = bs->nbits;
 	meta->code_size = bs->nbits == 8 ? bs->m : (bs->m + 1) / 2;
-	meta->entry_size = IVFPQ_ENTRY_TID_SIZE + meta->code_size;
+	meta->entry_size = IVFPQ_ENTRY_TID_SIZE + meta->code_size + meta->filter_size;
 	meta->trained = bs->nsamples > 0;
 	meta->build_id = ((uint64) random() << 32) ^ (uint64) random() ^ (uint64) GetCurrentTimestamp();
 	meta->centroids_start = meta->codebook_start = InvalidBlockNumber;

@@ -68,6 +68,7 @@ typedef struct IvfpqBuildState
 	int			batch_n;
 	int32	   *batch_lists;
 	uint8	   *batch_codes;
+	uint8	   *batch_filters;	/* filter_size bytes a row (ivfpq_filter.c) */
 	float	   *scratch;
 	Tuplesortstate *sort;
 	TupleDesc	sortdesc;
@@ -89,7 +90,7 @@ typedef struct IvfpqBuildState
 } IvfpqBuildState;
 
 /* ivfpq_build_plan.c */
-extern void ivfpq_choose_code(int dims, int m_option, int nbits_option, int *m, int *nbits);
+extern void ivfpq_choose_code(int dims, int filter_size, int m_option, int nbits_option, int *m, int *nbits);
 extern int	ivfpq_build_option(Relation index, int field_offset);
 extern void ivfpq_plan_build(IvfpqBuildState *bs);
 extern void ivfpq_build_memory_error(IvfpqBuildState *bs);

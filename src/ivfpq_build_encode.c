@@ -18,6 +18,7 @@
 
 #include "ivfpq_build.h"
 #include "ivfpq_calibration.h"
+#include "ivfpq_filter.h"
 #include "kmeans.h"
 
 /* Assign and encode the batch's rows, and hand them to the sort. */
@@ -26,6 +27,7 @@ ivfpq_flush_batch(IvfpqBuildState *bs)
 {
 	MemoryContext old = MemoryContextSwitchTo(bs->tmpctx);
 	int			code_size = bs->quantizer.meta.code_size;
+	int			filter_size = bs->quantizer.meta.filter_size;
 
 	/* the calibration's exact pass, before the rows become residuals */
 	if (bs->calib)
@@ -34,7 +36,7 @@ ivfpq_flush_batch(IvfpqBuildState *bs)
 							bs->batch_lists, bs->batch_codes, bs->scratch);
 	for (int i = 0; i < bs->batch_n; i++)
 	{
-		bytea	   *code = palloc(VARHDRSZ + code_size);
+		bytea	   *code = palloc(VARHDRSZ + code_size + filter_size);
 
 		if (bs->batch_nodir[i])
 		{
@@ -42,8 +44,10 @@ ivfpq_flush_batch(IvfpqBuildState *bs)
 			memset(bs->batch_codes + (Size) i * code_size, 0, code_size);
 		}
 
-		SET_VARSIZE(code, VARHDRSZ + code_size);
+		/* the stored code: the PQ code, then the row's filter values */
+		SET_VARSIZE(code, VARHDRSZ + code_size + filter_size);
 		memcpy(VARDATA(code), bs->batch_codes + (Size) i * code_size, code_size);
+		memcpy(VARDATA(code) + code_size, bs->batch_filters + (Size) i * filter_size, filter_size);
 		ExecClearTuple(bs->slot);
 		bs->slot->tts_values[0] = Int32GetDatum(bs->batch_lists[i]);
 		bs->slot->tts_values[1] = PointerGetDatum(&bs->batch_tids[i]);
@@ -75,12 +79,14 @@ ivfpq_encode_callback(Relation index, ItemPointer tid, Datum *values, bool *isnu
 		IvfpqHasNodirList(&bs->quantizer.meta);
 	/* a query finds only rows it can see, and none without direction */
 	bs->batch_skip[bs->batch_n] = bs->batch_nodir[bs->batch_n] || !alive;
+	ivfpq_filter_pack(&bs->quantizer.meta, index, values, isnull,
+					  bs->batch_filters + (Size) bs->batch_n * bs->quantizer.meta.filter_size);
 	bs->batch_tids[bs->batch_n++] = *tid;
 	if (bs->batch_n == VQPQ_ASSIGN_BLOCK)
 		ivfpq_flush_batch(bs);
 }
 
-/* A sort of (list, tid, code) by list and tid, in workmem kB. */
+/* A sort of (list, tid, stored code) by list and tid, in workmem kB. */
 void
 ivfpq_begin_sort(IvfpqBuildState *bs, int workmem, SortCoordinate coordinate)
 {
@@ -119,6 +125,7 @@ ivfpq_begin_batches(IvfpqBuildState *bs)
 	bs->batch_skip = palloc(sizeof(bool) * VQPQ_ASSIGN_BLOCK);
 	bs->batch_lists = palloc(sizeof(int32) * VQPQ_ASSIGN_BLOCK);
 	bs->batch_codes = palloc((Size) VQPQ_ASSIGN_BLOCK * q->meta.code_size);
+	bs->batch_filters = palloc((Size) VQPQ_ASSIGN_BLOCK * q->meta.filter_size + 1);
 	bs->scratch = MemoryContextAllocHuge(CurrentMemoryContext,
 										 ivfpq_encode_scratch_size(VQPQ_ASSIGN_BLOCK, bs->nlist, &q->pq));
 }

@@ -30,6 +30,7 @@
 
 #include "ivfpq_build.h"
 #include "ivfpq_calibration.h"
+#include "ivfpq_filter.h"
 #include "kmeans.h"
 
 #define PARALLEL_KEY_SHARED		UINT64CONST(0xA7F0000000000001)
@@ -312,6 +313,7 @@ ivfpq_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 	q->meta.dims = bs.dims;
 	q->meta.nlist = bs.nlist;
 	q->meta.code_size = bs.nbits == 8 ? bs.m : (bs.m + 1) / 2;
+	ivfpq_filter_layout(bs.index, &q->meta);
 	q->centroids = MemoryContextAllocHuge(CurrentMemoryContext, centroid_bytes);
 	q->centroids_t = MemoryContextAllocHuge(CurrentMemoryContext, centroid_bytes);
 	q->centroid_norms = palloc(sizeof(float) * bs.nlist);

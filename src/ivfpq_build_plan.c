@@ -38,31 +38,42 @@ default_m_8bit(int dims)
  * then as many more as fit in the space those blocks would leave unused on
  * each page anyway, which buys finer codes at no cost in size (784
  * dimensions: 242 sub-quantizers, 2 blocks of 32 rows per page).  Wider
- * vectors, whose 4-bit blocks would not fit, get 8-bit codes.
+ * vectors, whose 4-bit blocks would not fit, get 8-bit codes.  Filter
+ * columns' values (filter_size bytes a row) take room from the codes: as
+ * many blocks per page as without them, with fewer sub-quantizers, unless
+ * that would leave fewer than half; then fewer blocks.
  */
 void
-ivfpq_choose_code(int dims, int m_option, int nbits_option, int *m, int *nbits)
+ivfpq_choose_code(int dims, int filter_size, int m_option, int nbits_option, int *m, int *nbits)
 {
 	int			m4 = Min(2 * default_m_8bit(dims), dims);
 
 	if (nbits_option != 0)
 		*nbits = nbits_option;
 	else if (m_option != 0)
-		*nbits = ivfpq_block_size(m_option) <= IVFPQ_PAGE_CAPACITY ? 4 : 8;
+		*nbits = ivfpq_block_size(m_option, filter_size) <= IVFPQ_PAGE_CAPACITY ? 4 : 8;
 	else
-		*nbits = ivfpq_block_size(m4) <= IVFPQ_PAGE_CAPACITY ? 4 : 8;
+		*nbits = ivfpq_block_size(m4, filter_size) <= IVFPQ_PAGE_CAPACITY ? 4 : 8;
 
 	if (m_option != 0)
 		*m = m_option;
 	else if (*nbits == 8)
 		*m = default_m_8bit(dims);
-	else if (ivfpq_block_size(m4) <= IVFPQ_PAGE_CAPACITY)
+	else if (ivfpq_block_size(m4, filter_size) <= IVFPQ_PAGE_CAPACITY)
 	{
-		Size		per_page = IVFPQ_PAGE_CAPACITY / ivfpq_block_size(m4);
-		Size		room = IVFPQ_PAGE_CAPACITY / per_page - VQPQ_FS_ROWS * IVFPQ_ENTRY_TID_SIZE;
-		int			fill = (int) (room / 16) & ~1;
+		Size		row_bytes = IVFPQ_ENTRY_TID_SIZE + filter_size;
+		Size		per_page = IVFPQ_PAGE_CAPACITY / ivfpq_block_size(m4, 0);
+		Size		block_room = IVFPQ_PAGE_CAPACITY / per_page;
+		int			fill = block_room > VQPQ_FS_ROWS * row_bytes
+			? (int) ((block_room - VQPQ_FS_ROWS * row_bytes) / 16) & ~1 : 0;
 
-		*m = Min(Max(m4, fill), dims);
+		if (fill < m4 / 2)
+		{
+			per_page = IVFPQ_PAGE_CAPACITY / ivfpq_block_size(m4, filter_size);
+			block_room = IVFPQ_PAGE_CAPACITY / per_page;
+			fill = Max(m4, (int) ((block_room - VQPQ_FS_ROWS * row_bytes) / 16) & ~1);
+		}
+		*m = Min(Max(fill, 1), dims);
 	}
 	else
 		*m = m4;
@@ -135,7 +146,7 @@ ivfpq_plan_build(IvfpqBuildState *bs)
 	Size		per_row;
 	int			max_dsub;
 
-	ivfpq_choose_code(bs->dims, ivfpq_build_option(bs->index, offsetof(IvfpqOptions, m)),
+	ivfpq_choose_code(bs->dims, bs->quantizer.meta.filter_size, ivfpq_build_option(bs->index, offsetof(IvfpqOptions, m)),
 					  ivfpq_build_option(bs->index, offsetof(IvfpqOptions, nbits)), &bs->m, &bs->nbits);
 	ksub = 1 << bs->nbits;
 

@@ -132,14 +132,14 @@ read_page(CheckState *cs, BlockNumber blkno, IvfpqPageType type, const char *wha
 
 /*
  * A blocked page's last block may be partly used: its unused rows must be
- * zeros (TIDs and codes), as inserts and VACUUM leave them.
+ * zeros (TIDs, codes and filter values), as inserts and VACUUM leave them.
  */
 static bool
 unused_rows_are_zero(const IvfpqEntryLayout *layout, Page page)
 {
 	int			count = IvfpqPageGetOpaque(page)->count;
 	int			end = (count + VQPQ_FS_ROWS - 1) / VQPQ_FS_ROWS * VQPQ_FS_ROWS;
-	uint8	   *code = palloc(layout->code_size);
+	uint8	   *code = palloc(layout->stored_size);
 	bool		zero = true;
 
 	for (int i = count; i < end && zero; i++)
@@ -150,7 +150,7 @@ unused_rows_are_zero(const IvfpqEntryLayout *layout, Page page)
 		ivfpq_entry_tid(layout, page, i, &tid);
 		ivfpq_entry_code(layout, page, i, code);
 		zero = memcmp(&tid, &zero_tid, IVFPQ_ENTRY_TID_SIZE) == 0;
-		for (int b = 0; b < layout->code_size && zero; b++)
+		for (int b = 0; b < layout->stored_size && zero; b++)
 			zero = code[b] == 0;
 	}
 	pfree(code);

@@ -7,7 +7,9 @@
  *		kernel by the layout, and takes the codes in bulk from here.
  *
  * A page's contents end at pd_lower: the used entries, or the used blocks
- * (a partly used last block included, its unused rows all zeros).
+ * (a partly used last block included, its unused rows all zeros).  A row's
+ * filter values (ivfpq_filter.c) follow its code in a row-major entry, and
+ * the block's codes in a block.
  */
 #include "postgres.h"
 
@@ -21,29 +23,32 @@
 /*
  * Format 1 wrote 4-bit codes row-major where later formats write blocks;
  * its 8-bit indexes are laid out exactly as theirs.  Format 2 differs from
- * 3 only in where cosine's rows without direction are (ivfpq.h).
+ * 3 only in where cosine's rows without direction are, and 3 from 4 only
+ * in having no filter columns (ivfpq.h).
  */
 bool
 ivfpq_format_is_supported(const IvfpqMetaPageData *meta)
 {
-	return meta->version == IVFPQ_FORMAT_VERSION || meta->version == 2 ||
+	return meta->version == IVFPQ_FORMAT_VERSION || meta->version == 3 || meta->version == 2 ||
 		(meta->version == 1 && meta->nbits == 8);
 }
 
 /* Bytes of a block of 32 rows with m 4-bit sub-quantizers. */
 Size
-ivfpq_block_size(int m)
+ivfpq_block_size(int m, int filter_size)
 {
-	return BLOCK_TIDS_SIZE + VQPQ_FS_CODES_SIZE(m);
+	return BLOCK_TIDS_SIZE + VQPQ_FS_CODES_SIZE(m) + (Size) VQPQ_FS_ROWS * filter_size;
 }
 
 void
 ivfpq_entry_layout(const IvfpqMetaPageData *meta, IvfpqEntryLayout *layout)
 {
-	Size		block_size = ivfpq_block_size(meta->m);
+	Size		block_size = ivfpq_block_size(meta->m, meta->filter_size);
 
 	layout->m = meta->m;
 	layout->code_size = meta->code_size;
+	layout->filter_size = meta->filter_size;
+	layout->stored_size = meta->code_size + meta->filter_size;
 	layout->entry_size = meta->entry_size;
 	layout->block_size = (int) block_size;
 	/* very long 4-bit codes, whose block would not fit a page, stay row-major */
@@ -150,12 +155,23 @@ block_codes(const IvfpqEntryLayout *layout, Page page, int i)
 	return (uint8 *) PageGetContents(page) + (Size) (i / VQPQ_FS_ROWS) * layout->block_size + BLOCK_TIDS_SIZE;
 }
 
+/* Where row i's filter values are. */
+static uint8 *
+filter_location(const IvfpqEntryLayout *layout, Page page, int i)
+{
+	if (layout->blocked)
+		return block_codes(layout, page, i) + VQPQ_FS_CODES_SIZE(layout->m) +
+			(Size) (i % VQPQ_FS_ROWS) * layout->filter_size;
+	return (uint8 *) tid_location(layout, page, i) + IVFPQ_ENTRY_TID_SIZE + layout->code_size;
+}
+
 void
 ivfpq_entry_tid(const IvfpqEntryLayout *layout, Page page, int i, ItemPointer tid)
 {
 	memcpy(tid, tid_location(layout, page, i), IVFPQ_ENTRY_TID_SIZE);
 }
 
+/* Row i's stored code: its code, then its filter values (stored_size bytes). */
 void
 ivfpq_entry_code(const IvfpqEntryLayout *layout, Page page, int i, uint8 *code)
 {
@@ -163,6 +179,14 @@ ivfpq_entry_code(const IvfpqEntryLayout *layout, Page page, int i, uint8 *code)
 		vqpq_fs_get_code(block_codes(layout, page, i), layout->m, i % VQPQ_FS_ROWS, code);
 	else
 		memcpy(code, tid_location(layout, page, i) + IVFPQ_ENTRY_TID_SIZE, layout->code_size);
+	memcpy(code + layout->code_size, filter_location(layout, page, i), layout->filter_size);
+}
+
+/* Row i's filter values, filter_size bytes (read in place, unaligned). */
+const uint8 *
+ivfpq_entry_filter(const IvfpqEntryLayout *layout, Page page, int i)
+{
+	return filter_location(layout, page, i);
 }
 
 static void
@@ -173,6 +197,7 @@ set_entry(const IvfpqEntryLayout *layout, Page page, int i, const void *tid, con
 		vqpq_fs_put_code(block_codes(layout, page, i), layout->m, i % VQPQ_FS_ROWS, code);
 	else
 		memcpy(tid_location(layout, page, i) + IVFPQ_ENTRY_TID_SIZE, code, layout->code_size);
+	memcpy(filter_location(layout, page, i), code + layout->code_size, layout->filter_size);
 }
 
 static void
@@ -182,7 +207,10 @@ set_count(const IvfpqEntryLayout *layout, Page page, int count)
 	((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + ivfpq_entries_size(layout, count);
 }
 
-/* Add a row after the page's last; the caller checked that it has room. */
+/*
+ * Add a row after the page's last, with its stored code (code, then filter
+ * values); the caller checked that it has room.
+ */
 void
 ivfpq_entry_append(const IvfpqEntryLayout *layout, Page page, ItemPointer tid, const uint8 *code)
 {
@@ -196,7 +224,10 @@ ivfpq_entry_append(const IvfpqEntryLayout *layout, Page page, ItemPointer tid, c
 	set_count(layout, page, i + 1);
 }
 
-/* Copy row `from` onto row `to` (to < from: VACUUM compacting a page). */
+/*
+ * Copy row `from` onto row `to` (to < from: VACUUM compacting a page), through
+ * code_scratch of stored_size bytes.
+ */
 void
 ivfpq_entry_move(const IvfpqEntryLayout *layout, Page page, int from, int to, uint8 *code_scratch)
 {
@@ -218,7 +249,7 @@ ivfpq_entries_truncate(const IvfpqEntryLayout *layout, Page page, int count)
 	if (layout->blocked)
 	{
 		int			block_end = Min(old, (count + VQPQ_FS_ROWS - 1) / VQPQ_FS_ROWS * VQPQ_FS_ROWS);
-		uint8	   *zero_code = palloc0(layout->code_size);
+		uint8	   *zero_code = palloc0(layout->stored_size);
 		ItemPointerData zero_tid;
 
 		/* the rest of count's last block, row by row */

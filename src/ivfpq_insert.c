@@ -8,6 +8,7 @@
 #include "utils/memutils.h"
 
 #include "ivfpq.h"
+#include "ivfpq_filter.h"
 
 /*
  * Append (tid, code) to the list.  The list page's insert hint points at or
@@ -122,7 +123,9 @@ ivfpq_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 
 	q = ivfpq_pin_quantizer(index);
 	vector = palloc(sizeof(float) * q->meta.dims);
-	code = palloc(q->meta.code_size);
+	/* the stored code: the PQ code, then the row's filter values */
+	code = palloc(q->meta.code_size + q->meta.filter_size);
+	ivfpq_filter_pack(&q->meta, index, values, isnull, code + q->meta.code_size);
 	scratch = palloc(ivfpq_encode_scratch_size(1, q->meta.nlist, &q->pq));
 	if (ivfpq_prepare_vector((IvfpqMetric) q->meta.metric, ivfpq_index_element(index), q->meta.dims, values[0], vector) ||
 		!IvfpqHasNodirList(&q->meta))

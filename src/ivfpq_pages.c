@@ -93,8 +93,22 @@ ivfpq_meta_problem(const IvfpqMetaPageData *meta, BlockNumber nblocks)
 		return psprintf("m %u is not between 1 and the %u dimensions (at most %d)", meta->m, meta->dims, IVFPQ_MAX_M);
 	if (meta->nbits != 4 && meta->nbits != 8)
 		return psprintf("nbits %u is neither 4 nor 8", meta->nbits);
+	if (meta->nfilters > IVFPQ_MAX_FILTERS || (meta->nfilters > 0 && meta->version < 4))
+		return psprintf("%u filter columns in format %u", meta->nfilters, meta->version);
+	{
+		uint32		filter_size = meta->nfilters > 0 ? 1 : 0;
+
+		for (uint32 j = 0; j < meta->nfilters; j++)
+		{
+			if (meta->filter_width[j] != 2 && meta->filter_width[j] != 4 && meta->filter_width[j] != 8)
+				return psprintf("filter column %u is %u bytes wide, not 2, 4 or 8", j + 1, meta->filter_width[j]);
+			filter_size += meta->filter_width[j];
+		}
+		if (meta->filter_size != filter_size)
+			return psprintf("filter size %u does not fit its %u columns", meta->filter_size, meta->nfilters);
+	}
 	if (meta->code_size != (meta->nbits == 8 ? meta->m : (meta->m + 1) / 2) ||
-		meta->entry_size != IVFPQ_ENTRY_TID_SIZE + meta->code_size ||
+		meta->entry_size != IVFPQ_ENTRY_TID_SIZE + meta->code_size + meta->filter_size ||
 		meta->entry_size > IVFPQ_PAGE_CAPACITY)
 		return psprintf("code size %u and entry size %u do not fit m %u and nbits %u",
 						meta->code_size, meta->entry_size, meta->m, meta->nbits);
@@ -136,6 +150,12 @@ ivfpq_read_meta(Relation index, IvfpqMetaPageData *meta)
 		corrupt_page_error(index, IVFPQ_METAPAGE_BLKNO, "the metapage");
 	memcpy(meta, PageGetContents(page), sizeof(IvfpqMetaPageData));
 	UnlockReleaseBuffer(buf);
+	/* fields after format 3's end: zeros on its pages, but say so */
+	if (meta->version < 4)
+	{
+		meta->nfilters = meta->filter_size = 0;
+		memset(meta->filter_width, 0, sizeof(meta->filter_width));
+	}
 
 	if (meta->magic != IVFPQ_MAGIC)
 		corrupt_page_error(index, IVFPQ_METAPAGE_BLKNO, "the ivfpq magic number");

@@ -28,6 +28,16 @@
  * vqpq.max_probes: a query whose WHERE clause rejects most rows still gets
  * its LIMIT, at the price of rows that are not in one global order.
  *
+ * WHERE clauses on the index's filter columns (ivfpq_filter.c) come as scan
+ * keys, and rows that do not meet them are left out as the lists are read:
+ * they are neither re-ranked nor returned.  Such a scan widens each window
+ * of probes, nprobe lists at a time, until it holds R rows that meet the
+ * keys and nprobe of its lists (at least FILTER_MIN_LISTS) held some, or
+ * it has used up vqpq.max_probes lists: re-ranking then has as many
+ * candidates as without a filter, and a filter matching only rows far from
+ * the query still has their neighbourhood searched.  It always goes on to
+ * further windows when the executor wants more rows, as relaxed_order does.
+ *
  * An index built without rows has no quantizer: its "ADC distance" is the
  * exact distance, read from the table, so it stays correct, only slow.
  */
@@ -55,6 +65,14 @@
 /* candidates per batch when re-ranking is off */
 #define ADC_BATCH 1000
 
+/*
+ * Lists with matching rows a filtered scan reads at least, whatever nprobe:
+ * rows that match far from the query lie at the edge of their clusters,
+ * which k-means often splits over several lists, so the one list that
+ * serves an unfiltered query of well clustered data does not do for them.
+ */
+#define FILTER_MIN_LISTS 4
+
 typedef struct Candidate
 {
 	double		distance;		/* ADC, or exact after re-ranking; NaN sorts last */
@@ -77,6 +95,9 @@ typedef struct IvfpqScanOpaqueData
 	bool		rerank;
 	bool		external_rows;	/* vectors in TOAST: re-ranking costs more */
 	IvfpqSettings settings;		/* nprobe and rerank, chosen per query */
+	IvfpqFilter *filter;		/* the scan keys on filter columns, or NULL */
+	bool		no_rows;		/* keys no row can meet */
+	int			lists_matched;	/* lists of this window with rows that met them */
 	float	   *query;			/* prepared (normalized for cosine) */
 
 	/*
@@ -217,7 +238,8 @@ choose_probes(IvfpqScanOpaque so)
 
 	int			nprobe = so->settings.nprobe;
 
-	so->nprobes = ivfpq_iterative_scan == IVFPQ_ITERATIVE_OFF ? nprobe : Max(nprobe, ivfpq_max_probes);
+	so->nprobes = ivfpq_iterative_scan == IVFPQ_ITERATIVE_OFF && so->filter == NULL
+		? nprobe : Max(nprobe, ivfpq_max_probes);
 	so->nprobes = Min(so->nprobes, nlist);
 	so->window_size = Min(nprobe, nlist);
 	so->window_start = 0;
@@ -248,6 +270,13 @@ start_query(IndexScanDesc scan)
 	so->null_query = (key->sk_flags & SK_ISNULL) != 0;
 
 	so->in_chains = so->chains_done = false;
+	so->filter = ivfpq_filter_begin(scan->indexRelation, &q->meta, scan->keyData, scan->numberOfKeys);
+	so->no_rows = so->filter && so->filter->none;
+	if (so->no_rows)
+	{
+		MemoryContextSwitchTo(old);
+		return;
+	}
 	if (so->null_query)
 	{
 		so->results_capacity = per_page;
@@ -278,6 +307,7 @@ start_query(IndexScanDesc scan)
 		MemoryContextSwitchTo(so->query_cxt);
 	}
 	ivfpq_scorer_init(&so->scorer, scan->indexRelation, q, so->query, so->scratch);
+	ivfpq_scorer_set_filter(&so->scorer, so->filter);
 	if (q->meta.trained)
 		choose_probes(so);
 	else
@@ -292,23 +322,24 @@ start_query(IndexScanDesc scan)
 /* ---------------------------------------------------------------- batches */
 
 /*
- * Score every entry of the window's lists, keeping the best capacity past
- * the bound in dest (a max-heap, *len of them).  Returns true if any had to
- * be dropped, that is, if dest does not hold every candidate past the bound.
+ * Score every entry of the lists of probes [from, to), adding the best
+ * capacity past the bound to dest (a max-heap, *len of them).  Returns true
+ * if any had to be dropped, that is, if dest does not hold every candidate
+ * past the bound.
  */
 static bool
-score_window(IndexScanDesc scan, Candidate *dest, int *len, int capacity)
+score_lists(IndexScanDesc scan, int from, int to, Candidate *dest, int *len, int capacity)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 	IvfpqScorer *scorer = &so->scorer;
 	bool		trained = so->quantizer->meta.trained;
 	bool		dropped = false;
 
-	*len = 0;
-	scorer->threshold = get_float4_infinity();
-	for (int p = so->window_start; p < so->window_end; p++)
+	scorer->threshold = trained && *len == capacity ? (float) dest[0].distance : get_float4_infinity();
+	for (int p = from; p < to; p++)
 	{
 		int			count;
+		int64		matched_before = scorer->matched;
 
 		ivfpq_scorer_start_list(scorer, so->probes[p].list, so->probes[p].base);
 		while ((count = ivfpq_scorer_next_page(scorer)) >= 0)
@@ -334,6 +365,8 @@ score_window(IndexScanDesc scan, Candidate *dest, int *len, int capacity)
 				}
 			}
 		}
+		if (scorer->matched > matched_before)
+			so->lists_matched++;
 	}
 	return dropped;
 }
@@ -360,8 +393,30 @@ take_candidates(IndexScanDesc scan)
 		}
 		if (!so->window_scored)
 		{
+			bool		dropped;
+
 			/* the first batch: the best batch_size, nothing more kept */
-			so->window_complete = !score_window(scan, so->heap, &n, so->batch_size);
+			n = 0;
+			so->scorer.matched = 0;
+			so->lists_matched = 0;
+			dropped = score_lists(scan, so->window_start, so->window_end, so->heap, &n, so->batch_size);
+
+			/*
+			 * With a filter, lists until batch_size rows met it and nprobe
+			 * lists (at least FILTER_MIN_LISTS) held some: where the
+			 * matching rows are far from the query, the nearest few lists
+			 * that have them are not enough.
+			 */
+			while (so->filter && so->window_end < so->nprobes &&
+				   (so->scorer.matched < so->batch_size ||
+					so->lists_matched < Max(so->window_size, FILTER_MIN_LISTS)))
+			{
+				int			from = so->window_end;
+
+				so->window_end = Min(so->window_end + so->window_size, so->nprobes);
+				dropped |= score_lists(scan, from, so->window_end, so->heap, &n, so->batch_size);
+			}
+			so->window_complete = !dropped;
 			so->window_scored = true;
 			qsort(so->heap, n, sizeof(Candidate), candidate_qsort_cmp);
 			if (n > 0)
@@ -372,7 +427,9 @@ take_candidates(IndexScanDesc scan)
 			/* later batches: everything past the first, up to work_mem */
 			if (so->stash == NULL)
 				so->stash = MemoryContextAllocHuge(so->query_cxt, sizeof(Candidate) * (Size) so->stash_capacity);
-			so->window_complete = !score_window(scan, so->stash, &so->stash_len, so->stash_capacity);
+			so->stash_len = 0;
+			so->window_complete = !score_lists(scan, so->window_start, so->window_end,
+											   so->stash, &so->stash_len, so->stash_capacity);
 			qsort(so->stash, so->stash_len, sizeof(Candidate), candidate_qsort_cmp);
 			so->stash_next = 0;
 			if (so->stash_len > 0)
@@ -543,6 +600,8 @@ next_chain_batch(IndexScanDesc scan)
 		{
 			ItemPointerData tid;
 
+			if (so->filter && !ivfpq_filter_match(so->filter, ivfpq_entry_filter(&so->layout, page, i)))
+				continue;
 			ivfpq_entry_tid(&so->layout, page, i, &tid);
 			add_result(so, &tid, so->chain_distance);
 		}
@@ -622,6 +681,8 @@ ivfpq_gettuple(IndexScanDesc scan, ScanDirection dir)
 		so->started = true;
 	}
 
+	if (so->no_rows)
+		return false;
 	for (;;)
 	{
 		if (so->next_result < so->nresults)

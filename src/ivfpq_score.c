@@ -15,6 +15,12 @@
  * two order unit vectors alike (|q - x|^2 = 2 - 2 cos), but the L2 estimate's
  * error, 2<q - x, r - r^> + |r - r^|^2, scales with the small distance to a
  * near neighbour, where the inner product's, <q, r - r^>, scales with |q| = 1.
+ *
+ * With a filter (the scan's keys on filter columns), a page's rows that do
+ * not meet it are left out first.  When few rows of a page meet it, the
+ * few are scored one by one from the float tables' terms, without forming
+ * the list's whole lookup table (m x ksub additions, and for 4-bit codes
+ * its quantization), which would cost more than the rows it serves.
  */
 #include "postgres.h"
 
@@ -83,6 +89,14 @@ ivfpq_scorer_init(IvfpqScorer *s, Relation index, IvfpqQuantizer *q, const float
 }
 
 void
+ivfpq_scorer_set_filter(IvfpqScorer *s, const IvfpqFilter *filter)
+{
+	s->filter = filter;
+	if (filter && s->match == NULL)
+		s->match = palloc(sizeof(bool) * s->layout.per_page);
+}
+
+void
 ivfpq_scorer_probes(IvfpqScorer *s, int nprobes, IvfpqProbe *probes)
 {
 	IvfpqQuantizer *q = s->q;
@@ -118,7 +132,82 @@ ivfpq_scorer_start_list(IvfpqScorer *s, int list, float base)
 	s->base = base;
 	s->next = s->q->list_start[list];
 	s->lut_ready = s->metric == IVFPQ_METRIC_IP;
+	s->list_table = NULL;
 	ivfpq_walk_begin(&s->walk, s->index, list);
+}
+
+/* Which of a page's rows meet the filter, into s->match; returns how many. */
+static int
+match_rows(IvfpqScorer *s, Page page, int count)
+{
+	int			n = 0;
+
+	for (int i = 0; i < count; i++)
+	{
+		s->match[i] = ivfpq_filter_match(s->filter, ivfpq_entry_filter(&s->layout, page, i));
+		n += s->match[i];
+	}
+	return n;
+}
+
+/* Sub-code j of a packed code (pq.h: nbits 4 is two per byte, low first). */
+static inline int
+subcode(const uint8 *code, int nbits, int j)
+{
+	return nbits == 8 ? code[j] : (code[j >> 1] >> ((j & 1) * 4)) & 0x0F;
+}
+
+/*
+ * The rows of a page that meet the filter, scored one by one from the float
+ * tables: the list's lookup table if it was formed already, else its two
+ * terms (L2 and cosine; inner product has one table for every list).
+ */
+static int
+score_matching_rows(IvfpqScorer *s, Page page, int count)
+{
+	const VqpqPq *pq = &s->q->pq;
+	int			ksub = pq->ksub;
+	uint8		code[VQPQ_PQ_MAX_M];
+	int			kept = 0;
+
+	if (!s->lut_ready && s->list_table == NULL)
+		s->list_table = ivfpq_list_table(s->q, s->list, s->list_scratch);
+	for (int i = 0; i < count; i++)
+	{
+		const uint8 *c;
+		float		adc = s->base;
+
+		if (!s->match[i])
+			continue;
+		if (s->layout.blocked)
+		{
+			vqpq_fs_get_code(ivfpq_block_codes(&s->layout, page, i / VQPQ_FS_ROWS), s->layout.m,
+							 i % VQPQ_FS_ROWS, code);
+			c = code;
+		}
+		else
+			c = ivfpq_rowmajor_codes(&s->layout, page) + (Size) i * s->layout.entry_size;
+		if (s->lut_ready)
+		{
+			for (int j = 0; j < pq->m; j++)
+				adc += s->lut[j * ksub + subcode(c, pq->nbits, j)];
+		}
+		else
+		{
+			for (int j = 0; j < pq->m; j++)
+			{
+				int			at = j * ksub + subcode(c, pq->nbits, j);
+
+				adc += s->list_table[at] + s->query_table[at];
+			}
+		}
+		if (adc > s->threshold)
+			continue;
+		s->adc[kept] = adc;
+		ivfpq_entry_tid(&s->layout, page, i, &s->tids[kept]);
+		kept++;
+	}
+	return kept;
 }
 
 /*
@@ -166,7 +255,7 @@ score_blocks(IvfpqScorer *s, Page page, int count)
 		{
 			float		adc;
 
-			if (sums[r] > limit)
+			if (sums[r] > limit || (s->filter && !s->match[first + r]))
 				continue;
 			adc = offset + s->qstep * (float) sums[r];
 			if (adc > s->threshold)
@@ -190,7 +279,7 @@ score_rows(IvfpqScorer *s, Page page, int count)
 				count, s->layout.entry_size, s->adc);
 	for (int i = 0; i < count; i++)
 	{
-		if (s->adc[i] > s->threshold)
+		if (s->adc[i] > s->threshold || (s->filter && !s->match[i]))
 			continue;
 		s->adc[kept] = s->adc[i];
 		ivfpq_entry_tid(&s->layout, page, i, &s->tids[kept]);
@@ -207,6 +296,7 @@ ivfpq_scorer_next_page(IvfpqScorer *s)
 	Buffer		buf;
 	Page		page;
 	int			count;
+	int			candidates;		/* rows that meet the filter, if any */
 	int			kept;
 
 	if (!BlockNumberIsValid(blkno))
@@ -217,8 +307,15 @@ ivfpq_scorer_next_page(IvfpqScorer *s)
 	page = BufferGetPage(buf);
 	count = ivfpq_entry_page_rows(s->index, &s->layout, page, blkno);
 	s->next = IvfpqPageGetOpaque(page)->next;
-	kept = count;
-	if (q->meta.trained && count > 0)
+	candidates = s->filter && count > 0 ? match_rows(s, page, count) : count;
+	s->matched += candidates;
+	kept = candidates;
+	if (candidates == 0)
+		;
+	else if (q->meta.trained && s->filter &&
+			 candidates * (s->lut_ready ? 16 : 4) <= count)
+		kept = score_matching_rows(s, page, count);
+	else if (q->meta.trained)
 	{
 		/* an L2 list's table, formed when it turns out to have entries */
 		if (!s->lut_ready)
@@ -231,9 +328,18 @@ ivfpq_scorer_next_page(IvfpqScorer *s)
 		}
 		kept = s->layout.blocked ? score_blocks(s, page, count) : score_rows(s, page, count);
 	}
+	else if (s->filter)
+	{
+		kept = 0;
+		for (int i = 0; i < count; i++)
+		{
+			if (s->match[i])
+				ivfpq_entry_tid(&s->layout, page, i, &s->tids[kept++]);
+		}
+	}
 	else
 		ivfpq_entries_tids(&s->layout, page, count, s->tids);
-	s->rejected = count - kept;
+	s->rejected = candidates - kept;
 	UnlockReleaseBuffer(buf);
 	CHECK_FOR_INTERRUPTS();
 	return kept;

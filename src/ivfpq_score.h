@@ -8,6 +8,7 @@
 #define VQPQ_IVFPQ_SCORE_H
 
 #include "ivfpq.h"
+#include "ivfpq_filter.h"
 
 /* a list to probe, and the base term of its rows' ADC values */
 typedef struct IvfpqProbe
@@ -39,7 +40,16 @@ typedef struct IvfpqScorer
 	 * before any per-row work.  Rows at or below it are always kept.
 	 */
 	float		threshold;
-	int			rejected;		/* rows the last page left out */
+	int			rejected;		/* rows the last page left out by threshold */
+
+	/*
+	 * A scan's filter (ivfpq_scorer_set_filter), or NULL: rows that do not
+	 * meet it are left out of a page's rows before they are scored, and are
+	 * neither kept nor rejected.  matched counts the rows that met it.
+	 */
+	const IvfpqFilter *filter;
+	bool	   *match;			/* per row of the page being scored */
+	int64		matched;
 
 	/* the page last scored: its rows kept, their ADC values (trained) and TIDs */
 	float	   *adc;
@@ -51,6 +61,7 @@ typedef struct IvfpqScorer
 	BlockNumber next;
 	IvfpqChainWalk walk;
 	bool		lut_ready;
+	const float *list_table;	/* L2, cosine: the list's term, once looked up */
 } IvfpqScorer;
 
 /*
@@ -59,6 +70,8 @@ typedef struct IvfpqScorer
  */
 extern void ivfpq_scorer_init(IvfpqScorer *s, Relation index, IvfpqQuantizer *q,
 							  const float *query, float *scratch);
+/* Leave out of the scores rows that do not meet filter (kept by reference). */
+extern void ivfpq_scorer_set_filter(IvfpqScorer *s, const IvfpqFilter *filter);
 /* The nprobes lists nearest the query, nearest first, into probes. */
 extern void ivfpq_scorer_probes(IvfpqScorer *s, int nprobes, IvfpqProbe *probes);
 /* Read list (base: its probe's base term) from its first page. */

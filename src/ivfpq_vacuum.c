@@ -63,7 +63,7 @@ ivfpq_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 	ivfpq_read_meta(index, &meta);
 	ivfpq_entry_layout(&meta, &layout);
-	code = palloc(meta.code_size);
+	code = palloc(layout.stored_size);
 	starts = read_list_starts(index, &meta);
 
 	for (uint32 list = 0; list < IvfpqStoredLists(&meta); list++)

@@ -77,7 +77,7 @@ SELECT plan(
 	+ 3 * (SELECT count(*)::int FROM expected_operators)
 	+ 2 * (SELECT count(*)::int FROM expected_casts)
 	+ 8
-	+ 9
+	+ 12
 	+ 3
 	+ 6
 );
@@ -157,7 +157,28 @@ SELECT bag_eq(
 			 ('pqvector_cosine_ops', false, '<=>', 'ivfpq_cosine_support')$$,
 	'ivfpq opclasses: l2 (default), ip, cosine, each with its operator and metric function');
 SELECT is((SELECT array_agg(DISTINCT ao.amoppurpose::text) FROM pg_amop ao JOIN pg_am a ON a.oid = ao.amopmethod
-			WHERE a.amname = 'ivfpq'), ARRAY['o'], 'ivfpq operators are ORDER BY operators');
+			WHERE a.amname = 'ivfpq' AND ao.amoplefttype = 'pqvector'::regtype), ARRAY['o'],
+		  'ivfpq operators on pqvector are ORDER BY operators');
+-- filter columns: the columns after the vector
+SELECT bag_eq(
+	$$SELECT c.opcname::text, c.opcintype::regtype::text, c.opcdefault, f.opfname::text
+		FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod JOIN pg_opfamily f ON f.oid = c.opcfamily
+	   WHERE a.amname = 'ivfpq' AND c.opcintype <> 'pqvector'::regtype$$,
+	$$VALUES ('int2_ops', 'smallint', true, 'integer_ops'), ('int4_ops', 'integer', true, 'integer_ops'),
+			 ('int8_ops', 'bigint', true, 'integer_ops'), ('date_ops', 'date', true, 'date_ops'),
+			 ('timestamp_ops', 'timestamp without time zone', true, 'timestamp_ops'),
+			 ('timestamptz_ops', 'timestamp with time zone', true, 'timestamptz_ops')$$,
+	'ivfpq filter opclasses: the integers in one family, date, timestamp, timestamptz; all default');
+SELECT is((SELECT count(*)::int FROM pg_amop ao JOIN pg_opfamily f ON f.oid = ao.amopfamily
+			JOIN pg_am a ON a.oid = f.opfmethod WHERE a.amname = 'ivfpq' AND f.opfname = 'integer_ops'
+			  AND ao.amoppurpose = 's'), 45,
+		  'ivfpq integer_ops compares every pair of smallint, integer and bigint with < <= = >= >');
+SELECT is((SELECT count(*)::int FROM pg_amop ao JOIN pg_am a ON a.oid = ao.amopmethod
+			WHERE a.amname = 'ivfpq' AND ao.amoplefttype <> 'pqvector'::regtype
+			  AND (ao.amoppurpose <> 's' OR NOT EXISTS (
+				SELECT 1 FROM pg_amop bo JOIN pg_am b ON b.oid = bo.amopmethod
+				 WHERE b.amname = 'btree' AND bo.amopopr = ao.amopopr AND bo.amopstrategy = ao.amopstrategy))), 0,
+		  'each ivfpq filter operator is a search operator with its btree strategy number');
 SELECT is((SELECT array_agg(DISTINCT f.opfname::text) FROM pg_amop ao JOIN pg_am a ON a.oid = ao.amopmethod
 			JOIN pg_opfamily f ON f.oid = ao.amopsortfamily WHERE a.amname = 'ivfpq'),
 		  ARRAY['float_ops'], 'ivfpq ORDER BY operators sort with float_ops');

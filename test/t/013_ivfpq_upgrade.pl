@@ -1,8 +1,9 @@
-# Upgrades.  ALTER EXTENSION vqpq UPDATE from 0.1.0: indexes built under
-# 0.1.0's SQL keep answering, the same rows, and the updated extension has
-# exactly the objects, definitions and comments of a fresh 0.2.0.  Older
-# on-disk formats: an index whose metapage says format 2, or 1 with 8-bit
-# codes (laid out as format 3 then), answers the same; format 1 with 4-bit
+# Upgrades.  ALTER EXTENSION vqpq UPDATE from 0.1.0 (through 0.2.0): indexes
+# built under 0.1.0's SQL keep answering, the same rows, and the updated
+# extension has exactly the objects, definitions and comments of a fresh
+# 0.3.0.  Older on-disk formats: an index whose metapage says format 3 or 2,
+# or 1 with 8-bit codes (laid out as format 4 without filter columns
+# then), answers the same; format 1 with 4-bit
 # codes, or an unknown format, is refused with the documented error and its
 # REINDEX hint, and REINDEX mends it.
 use strict;
@@ -56,8 +57,8 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM vqpq_index_info('i_l2_4')
 	'0.1.0\'s vqpq_index_info answers with the new library');
 
 $node->safe_psql('postgres', 'ALTER EXTENSION vqpq UPDATE');
-is($node->safe_psql('postgres', q{SELECT extversion FROM pg_extension WHERE extname = 'vqpq'}), '0.2.0',
-	'ALTER EXTENSION vqpq UPDATE goes to 0.2.0');
+is($node->safe_psql('postgres', q{SELECT extversion FROM pg_extension WHERE extname = 'vqpq'}), '0.3.0',
+	'ALTER EXTENSION vqpq UPDATE goes to 0.3.0');
 for my $name (sort keys %indexes)
 {
 	is(answers($name), $before{$name}, "i_$name answers as before the update");
@@ -69,7 +70,7 @@ for my $name (sort keys %indexes)
 is($node->safe_psql('postgres', q{SELECT current_error IS NOT NULL FROM vqpq_index_info('i_l2_4')}), 't',
 	'vqpq_index_info has 0.2.0\'s current_error');
 
-# the updated extension is what a fresh 0.2.0 installs
+# the updated extension is what a fresh 0.3.0 installs
 my $catalog = q{
 	WITH members AS (
 		SELECT classid, objid FROM pg_depend
@@ -102,7 +103,15 @@ $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 $node->safe_psql('fresh', 'CREATE EXTENSION vqpq');
 my $updated = $node->safe_psql('postgres', $catalog);
 my $fresh = $node->safe_psql('fresh', $catalog);
-is($updated, $fresh, 'the updated extension has the objects, definitions and comments of a fresh 0.2.0');
+is($updated, $fresh, 'the updated extension has the objects, definitions and comments of a fresh 0.3.0');
+
+# 0.3.0's filter columns work on the updated extension
+$node->safe_psql('postgres', q{ALTER TABLE t_l2_4 ADD COLUMN cat int; UPDATE t_l2_4 SET cat = id % 10;
+	CREATE INDEX i_l2_4_cat ON t_l2_4 USING ivfpq (v, cat) WITH (nlist = 20)});
+is($node->safe_psql('postgres', q{SET enable_seqscan = off; SELECT count(*), count(*) FILTER (WHERE cat = 3) FROM
+	(SELECT id, cat FROM t_l2_4 WHERE cat = 3 ORDER BY v <-> (SELECT v FROM t_l2_4 WHERE id = 77) LIMIT 10) s}), '10|10',
+	'the updated extension takes filter columns');
+$node->safe_psql('postgres', q{DROP INDEX i_l2_4_cat});
 
 # ---------------------------------------------------------------- older on-disk formats
 
@@ -127,7 +136,7 @@ sub nearest
 }
 
 my $answer_8 = nearest('l2_8');
-for my $version (2, 1)
+for my $version (3, 2, 1)
 {
 	set_format('i_l2_8', $version);
 	is($node->safe_psql('postgres', q{SELECT nbits FROM vqpq_index_info('i_l2_8')}), '8', "format $version, 8-bit: read");
@@ -141,17 +150,19 @@ is($node->safe_psql('postgres', q{SET enable_seqscan = off; SELECT count(*) FROM
 	'format 1, 8-bit: takes inserts');
 
 my $answer_4 = nearest('l2_4');
+set_format('i_l2_4', 3);
+is(nearest('l2_4'), $answer_4, 'format 3, 4-bit: the same answers');
 set_format('i_l2_4', 2);
 is(nearest('l2_4'), $answer_4, 'format 2, 4-bit: the same answers');
 set_format('i_l2_4', 1);
 my ($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT id FROM t_l2_4 ORDER BY v <-> '[" . join(',', (1) x 16) . "]' LIMIT 1");
-like($err, qr/ERROR:  0A000: ivfpq index "i_l2_4" has format version 1, this vqpq reads version 3/,
+like($err, qr/ERROR:  0A000: ivfpq index "i_l2_4" has format version 1, this vqpq reads version 4/,
 	'format 1, 4-bit: refused with feature_not_supported');
 like($err, qr/DETAIL:  Format 2 stores 4-bit codes in blocks for fast-scan\./, 'saying why');
 like($err, qr/HINT:  REINDEX the index\./, 'and what to do');
 set_format('i_l2_4', 99);
 ($ret, $out, $err) = $node->psql('postgres', "SELECT id FROM t_l2_4 ORDER BY v <-> '[" . join(',', (1) x 16) . "]' LIMIT 1");
-like($err, qr/has format version 99, this vqpq reads version 3/, 'an unknown format is refused');
+like($err, qr/has format version 99, this vqpq reads version 4/, 'an unknown format is refused');
 $node->safe_psql('postgres', 'REINDEX INDEX i_l2_4');
 is(nearest('l2_4'), $answer_4, 'REINDEX mends it: the same answers as before');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM vqpq_index_check('i_l2_4')}), '0', 'and it is sound');
