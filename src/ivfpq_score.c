@@ -309,12 +309,14 @@ ivfpq_scorer_next_page(IvfpqScorer *s)
 	s->next = IvfpqPageGetOpaque(page)->next;
 	candidates = s->filter && count > 0 ? match_rows(s, page, count) : count;
 	s->matched += candidates;
-	kept = candidates;
 	if (candidates == 0)
-		;
+		kept = 0;
 	else if (q->meta.trained && s->filter &&
 			 candidates * (s->lut_ready ? 16 : 4) <= count)
+	{
+		/* few rows meet the filter: cheaper one by one than by a table */
 		kept = score_matching_rows(s, page, count);
+	}
 	else if (q->meta.trained)
 	{
 		/* an L2 list's table, formed when it turns out to have entries */
@@ -338,7 +340,10 @@ ivfpq_scorer_next_page(IvfpqScorer *s)
 		}
 	}
 	else
+	{
 		ivfpq_entries_tids(&s->layout, page, count, s->tids);
+		kept = count;
+	}
 	s->rejected = candidates - kept;
 	UnlockReleaseBuffer(buf);
 	CHECK_FOR_INTERRUPTS();
