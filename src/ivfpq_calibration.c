@@ -118,6 +118,19 @@ ivfpq_calib_from_sample(IvfpqMetric metric, int dims, const float *samples,
 	return c;
 }
 
+/*
+ * (distance, tid) order: equal distances are told apart by TID, so that
+ * the K nearest do not depend on the order rows are offered in (a parallel
+ * build's participants see different rows first).
+ */
+static inline bool
+neighbor_precedes(float distance, const ItemPointerData *tid, const IvfpqCalibNeighbor *nb)
+{
+	if (distance != nb->distance)
+		return distance < nb->distance;
+	return ItemPointerCompare((ItemPointer) tid, (ItemPointer) &nb->tid) < 0;
+}
+
 /* Keep (distance, tid) if among query qi's K nearest so far. */
 static inline void
 offer_neighbor(IvfpqCalibration *c, int qi, float distance, const ItemPointerData *tid)
@@ -128,14 +141,14 @@ offer_neighbor(IvfpqCalibration *c, int qi, float distance, const ItemPointerDat
 
 	if (n == IVFPQ_CALIB_K)
 	{
-		if (!(distance < list[n - 1].distance))
+		if (!neighbor_precedes(distance, tid, &list[n - 1]))
 			return;
 		n--;
 	}
 	else
 		c->found[qi]++;
 	/* insertion into the ascending list */
-	for (pos = n; pos > 0 && list[pos - 1].distance > distance; pos--)
+	for (pos = n; pos > 0 && neighbor_precedes(distance, tid, &list[pos - 1]); pos--)
 		list[pos] = list[pos - 1];
 	list[pos].distance = distance;
 	list[pos].tid = *tid;
@@ -166,7 +179,7 @@ ivfpq_calib_offer(IvfpqCalibration *c, const float *rows, const ItemPointerData 
 			float		d = c->metric == IVFPQ_METRIC_L2 ? c->norms[qi] + xnorm - 2.0f * dots[qi] : -dots[qi];
 
 			if (c->found[qi] == IVFPQ_CALIB_K &&
-				!(d < c->nearest[(Size) qi * IVFPQ_CALIB_K + IVFPQ_CALIB_K - 1].distance))
+				d > c->nearest[(Size) qi * IVFPQ_CALIB_K + IVFPQ_CALIB_K - 1].distance)
 				continue;
 			if (ItemPointerEquals((ItemPointer) &tids[i], &c->self[qi]))
 				continue;
