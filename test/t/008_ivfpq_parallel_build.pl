@@ -57,6 +57,29 @@ my $through_parallel = $node->safe_psql('postgres', $query);
 $node->safe_psql('postgres', 'DROP INDEX parallel_idx; DROP INDEX concurrent_idx');
 is($node->safe_psql('postgres', $query), $through_parallel, 'queries return the same rows through either index');
 
+# filter columns: the workers store each row's values as the leader does
+$node->safe_psql('postgres', q{
+	ALTER TABLE items ADD COLUMN cat int, ADD COLUMN day date;
+	UPDATE items SET cat = id % 37, day = date '2025-01-01' + id % 100;
+	DROP INDEX serial_idx;
+	SET max_parallel_maintenance_workers = 0;
+	CREATE INDEX serial_filter_idx ON items USING ivfpq (embedding, cat, day) WITH (nlist = 100);
+});
+($ret, $out, $err) = $node->psql('postgres', q{
+	SET client_min_messages = debug1;
+	SET max_parallel_maintenance_workers = 2;
+	SET min_parallel_table_scan_size = 1;
+	CREATE INDEX parallel_filter_idx ON items USING ivfpq (embedding, cat, day) WITH (nlist = 100);
+});
+is($ret, 0, 'a parallel build with filter columns succeeds');
+like($err, qr/using [1-9]\d* parallel workers/, 'with workers');
+is($same_pages->('serial_filter_idx', 'parallel_filter_idx'), 't', 'and writes the same pages as the serial build');
+is($node->safe_psql('postgres', q{SET enable_seqscan = off; SET vqpq.nprobe = 100;
+	SELECT count(*) || ' ' || bool_and(cat = 5 AND day < '2025-02-01') FROM
+	  (SELECT id, cat, day FROM items WHERE cat = 5 AND day < '2025-02-01' ORDER BY embedding <-> (SELECT embedding FROM items_queries WHERE id = 3) LIMIT 100000) s}),
+	$node->safe_psql('postgres', q{SELECT count(*) || ' true' FROM items WHERE cat = 5 AND day < '2025-02-01'}),
+	'a full scan through it returns exactly the rows that meet its conditions');
+
 # Each participant keeps a copy of the quantizer (2,000 lists of 2,000
 # dimensions: 34 MB), which counts against maintenance_work_mem: 100 MB
 # holds two of them besides the sorts, so one of the two workers planned

@@ -1,13 +1,15 @@
-# Soak: N clients of mixed INSERT, UPDATE of the vector (a new index entry),
-# UPDATE of other columns only (HOT), DELETE, plain searches and filtered
-# iterative searches, with a VACUUM every 2 s and vqpq_index_check running
-# alongside, for T seconds; a streaming replica follows.  Searches check
-# their own answers as they go: a filtered iterative search returns LIMIT
-# rows whenever that many match, and a row searched by its own vector comes
-# back at distance 0; a wrong answer stops that client, and the run fails.
-# Afterwards: a full index scan returns exactly count(*) rows, with and
-# without re-ranking, vqpq_index_check is clean, sampled rows find
-# themselves, and the replica answers alike.  Then an immediate shutdown in
+# Soak: N clients of mixed INSERT, UPDATE of the vector or of the index's
+# filter column (a new index entry), UPDATE of other columns only (HOT),
+# DELETE, plain searches, searches filtered on the filter column and
+# iterative searches filtered on another, with a VACUUM every 2 s and
+# vqpq_index_check running alongside, for T seconds; a streaming replica
+# follows.  Searches check their own answers as they go: a filtered search
+# returns LIMIT rows whenever that many match, and a row searched by its
+# own vector comes back at distance 0; a wrong answer stops that client,
+# and the run fails.  Afterwards: a full index scan returns exactly
+# count(*) rows, with and without re-ranking, and under the filter column's
+# condition exactly the matching rows; vqpq_index_check is clean, sampled
+# rows find themselves, and the replica answers alike.  Then an immediate shutdown in
 # the middle of inserts, and the same checks after recovery.
 #
 # VQPQ_SOAK_CLIENTS (default 4) and VQPQ_SOAK_SECONDS (default 20) set the
@@ -40,8 +42,11 @@ $standby->init_from_backup($primary, 'backup', has_streaming => 1);
 $standby->start;
 
 # 50 clusters, a centre plus uniform noise; fillfactor 70 leaves room for
-# HOT updates.  category has 200 values: a filter keeps 0.5% of the rows
-# (no index on it, so filtered searches go through ivfpq).
+# HOT updates.  category and shelf have 200 values each: a filter on either
+# keeps 0.5% of the rows.  category is a filter column of the index (the
+# scan applies it), shelf is in no index (the executor filters the rows
+# the scan returns, which goes on with relaxed_order).  Nothing else
+# indexes them, so filtered searches go through ivfpq.
 $primary->safe_psql('postgres', qq{
 	SELECT setseed(0.3);
 	CREATE TABLE centers AS
@@ -50,11 +55,11 @@ $primary->safe_psql('postgres', qq{
 	CREATE FUNCTION clustered_vec() RETURNS pqvector LANGUAGE sql VOLATILE AS \$\$
 		SELECT (SELECT v FROM centers WHERE id = (SELECT floor(random() * 50)::int))
 			 + ARRAY(SELECT random() - 0.5 FROM generate_series(1, $dims))::real[]::pqvector \$\$;
-	CREATE TABLE items (id bigserial PRIMARY KEY, category int NOT NULL, note text, v pqvector($dims))
-		WITH (fillfactor = 70);
-	INSERT INTO items (category, note, v)
-		SELECT floor(random() * 200)::int, 'built', clustered_vec() FROM generate_series(1, 20000);
-	CREATE INDEX items_v ON items USING ivfpq (v);
+	CREATE TABLE items (id bigserial PRIMARY KEY, category int NOT NULL, shelf int NOT NULL, note text,
+		v pqvector($dims)) WITH (fillfactor = 70);
+	INSERT INTO items (category, shelf, note, v)
+		SELECT floor(random() * 200)::int, floor(random() * 200)::int, 'built', clustered_vec() FROM generate_series(1, 20000);
+	CREATE INDEX items_v ON items USING ivfpq (v, category);
 	VACUUM ANALYZE items;
 });
 
@@ -78,6 +83,14 @@ my $lost_of_sample = q{
 	SELECT count(*) FILTER (WHERE (SELECT t.v <-> s.v FROM items t ORDER BY t.v <-> s.v LIMIT 1) IS DISTINCT FROM 0)
 	  FROM (SELECT v FROM items WHERE id % 7 = 3 ORDER BY id LIMIT 500) s};
 
+# full index scans under the filter column's condition, against the table
+my $category_scans = qq{
+	SET enable_seqscan = off; SET vqpq.nprobe = 65536;
+	SELECT count(*) FROM generate_series(0, 19) c
+	 WHERE (SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || bool_and(category = c)
+			  FROM (SELECT id, category FROM items WHERE category = c ORDER BY v <-> $zero LIMIT 100000000) s)
+		   IS DISTINCT FROM (SELECT count(*) || ' ' || count(*) || ' true' FROM items WHERE category + 0 = c)};
+
 sub check_all
 {
 	my ($node, $what) = @_;
@@ -87,6 +100,8 @@ sub check_all
 	is($node->safe_psql('postgres', "SELECT count(*) FROM vqpq_index_check('items_v')"), '0',
 		"$what: vqpq_index_check finds no problem");
 	is($node->safe_psql('postgres', $lost_of_sample), '0', "$what: 500 sampled rows each find themselves");
+	is($node->safe_psql('postgres', $category_scans), '0',
+		"$what: full index scans on category 0 to 19 return exactly each category's rows");
 	return $rows;
 }
 
@@ -97,11 +112,13 @@ my $dir = $primary->basedir;
 # the searches' queries, each checked below to run through ivfpq
 my $plain_search = q{SELECT count(*) AS found FROM (SELECT id FROM items ORDER BY v <-> (SELECT clustered_vec()) LIMIT 10) s};
 my $filtered_search = q{SELECT (SELECT count(*) FROM (SELECT id FROM items WHERE category = :c ORDER BY v <-> (SELECT clustered_vec()) LIMIT 10) s)
-			 - least(10, (SELECT count(*) FROM items WHERE category = :c)) AS short};
+			 - least(10, (SELECT count(*) FROM items WHERE category + 0 = :c)) AS short};
+my $relaxed_search = q{SELECT (SELECT count(*) FROM (SELECT id FROM items WHERE shelf = :c ORDER BY v <-> (SELECT clustered_vec()) LIMIT 10) s)
+			 - least(10, (SELECT count(*) FROM items WHERE shelf = :c)) AS short};
 my $self_search = q{SELECT coalesce((SELECT (SELECT t.v <-> s.v FROM items t ORDER BY t.v <-> s.v LIMIT 1)
 						   FROM items s WHERE s.id >= (SELECT (random() * max(id))::bigint FROM items)
 						  ORDER BY s.id LIMIT 1), 0) AS d};
-for my $query ($plain_search, $filtered_search, $self_search)
+for my $query ($plain_search, $filtered_search, $relaxed_search, $self_search)
 {
 	(my $explain = $query) =~ s/:c\b/7/g;
 	like($primary->safe_psql('postgres', "SET enable_seqscan = off; EXPLAIN (COSTS OFF) $explain"),
@@ -111,12 +128,18 @@ for my $query ($plain_search, $filtered_search, $self_search)
 my %scripts = (
 	# 5 new rows
 	insert => q{
-		INSERT INTO items (category, note, v)
-			SELECT floor(random() * 200)::int, 'inserted', clustered_vec() FROM generate_series(1, 5);
+		INSERT INTO items (category, shelf, note, v)
+			SELECT floor(random() * 200)::int, floor(random() * 200)::int, 'inserted', clustered_vec()
+			  FROM generate_series(1, 5);
 	},
 	# a new vector: a new row version and a new index entry
 	update_vector => q{
 		UPDATE items SET v = clustered_vec(), note = 'moved'
+		 WHERE id = (SELECT id FROM items WHERE id >= (SELECT (random() * max(id))::bigint FROM items) ORDER BY id LIMIT 1);
+	},
+	# a filter column: a new row version and a new entry with the new value
+	update_category => q{
+		UPDATE items SET category = floor(random() * 200)::int
 		 WHERE id = (SELECT id FROM items WHERE id >= (SELECT (random() * max(id))::bigint FROM items) ORDER BY id LIMIT 1);
 	},
 	# another column only: a HOT update while the page has room
@@ -135,13 +158,23 @@ my %scripts = (
 			SELECT 'wrong answer: a plain search returned :found rows'::int;
 		\\endif
 	},
-	# LIMIT rows whenever that many match, in one snapshot
+	# LIMIT rows whenever that many match, in one snapshot: on the filter
+	# column, which the scan applies by itself ...
 	search_filtered => qq{
 		\\set c random(0, 199)
-		SET enable_seqscan = off; SET vqpq.iterative_scan = relaxed_order;
+		SET enable_seqscan = off;
 		$filtered_search \\gset
 		\\if :short != 0
 			SELECT 'wrong answer: a filtered search on category :c returned :short rows too few'::int;
+		\\endif
+	},
+	# ... and on a column the executor filters, with relaxed_order
+	search_relaxed => qq{
+		\\set c random(0, 199)
+		SET enable_seqscan = off; SET vqpq.iterative_scan = relaxed_order;
+		$relaxed_search \\gset
+		\\if :short != 0
+			SELECT 'wrong answer: a relaxed_order search on shelf :c returned :short rows too few'::int;
 		\\endif
 	},
 	# a row, searched by its own vector, comes back at distance 0
@@ -153,8 +186,8 @@ my %scripts = (
 		\\endif
 	},
 );
-my %weights = (insert => 10, update_vector => 5, update_note => 10, delete => 3,
-	search => 10, search_filtered => 5, search_self => 10);
+my %weights = (insert => 10, update_vector => 5, update_category => 3, update_note => 10, delete => 3,
+	search => 10, search_filtered => 5, search_relaxed => 5, search_self => 10);
 my @script_args;
 for my $name (sort keys %scripts)
 {
