@@ -250,7 +250,16 @@ ivfpq_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		+ path->indexinfo->pages * fraction * seq_page_cost
 		+ probed_tuples * (cpu_index_tuple_cost + meta.m * cpu_operator_cost * 0.1)
 		+ rerank_cost;
-	*indexTotalCost = *indexStartupCost + costs.numIndexTuples * cpu_tuple_cost * 0.01;
+
+	/*
+	 * Rows past the first batch each cost a re-rank, a heap fetch: a LIMIT
+	 * reads few of them, unless a filter the index does not apply rejects
+	 * most of the rows it returns.  Costing them lets the planner prefer an
+	 * index whose filter columns apply a WHERE clause over one that returns
+	 * rows for the executor to throw away.
+	 */
+	*indexTotalCost = *indexStartupCost + costs.numIndexTuples *
+		(settings.rerank > 0 && meta.trained ? random_page_cost : cpu_index_tuple_cost);
 	*indexSelectivity = costs.indexSelectivity;
 	*indexCorrelation = 0;
 	*indexPages = path->indexinfo->pages * fraction;

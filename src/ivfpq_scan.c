@@ -32,11 +32,14 @@
  * keys, and rows that do not meet them are left out as the lists are read:
  * they are neither re-ranked nor returned.  Such a scan widens each window
  * of probes, nprobe lists at a time, until it holds R rows that meet the
- * keys and nprobe of its lists (at least FILTER_MIN_LISTS) held some, or
- * it has used up vqpq.max_probes lists: re-ranking then has as many
- * candidates as without a filter, and a filter matching only rows far from
- * the query still has their neighbourhood searched.  It always goes on to
- * further windows when the executor wants more rows, as relaxed_order does.
+ * keys and nprobe of its lists (at least FILTER_MIN_LISTS) held some, and
+ * for L2 and cosine until it has read the lists as near to the nearest
+ * list with matching rows as the nprobe lists are to the query (in ratio
+ * of squared distances), or it has used up vqpq.max_probes lists:
+ * re-ranking then has as many candidates as without a filter, and a filter
+ * matching only rows far from the query still has their neighbourhood
+ * searched.  It always goes on to further windows when the executor wants
+ * more rows, as relaxed_order does.
  *
  * An index built without rows has no quantizer: its "ADC distance" is the
  * exact distance, read from the table, so it stays correct, only slow.
@@ -98,6 +101,8 @@ typedef struct IvfpqScanOpaqueData
 	IvfpqFilter *filter;		/* the scan keys on filter columns, or NULL */
 	bool		no_rows;		/* keys no row can meet */
 	int			lists_matched;	/* lists of this window with rows that met them */
+	int			first_matched;	/* the first of them, a probe number, or -1 */
+	float		reach;			/* L2, cosine: nprobe-th list's base / first's */
 	float	   *query;			/* prepared (normalized for cosine) */
 
 	/*
@@ -246,6 +251,9 @@ choose_probes(IvfpqScanOpaque so)
 	so->window_end = so->window_size;
 	so->probes = palloc(sizeof(IvfpqProbe) * so->nprobes);
 	ivfpq_scorer_probes(&so->scorer, so->nprobes, so->probes);
+	so->reach = 0;
+	if (so->metric != IVFPQ_METRIC_IP && so->probes[0].base > 0)
+		so->reach = so->probes[so->window_size - 1].base / so->probes[0].base;
 }
 
 static void
@@ -366,7 +374,10 @@ score_lists(IndexScanDesc scan, int from, int to, Candidate *dest, int *len, int
 			}
 		}
 		if (scorer->matched > matched_before)
-			so->lists_matched++;
+		{
+			if (so->lists_matched++ == 0)
+				so->first_matched = p;
+		}
 	}
 	return dropped;
 }
@@ -399,17 +410,23 @@ take_candidates(IndexScanDesc scan)
 			n = 0;
 			so->scorer.matched = 0;
 			so->lists_matched = 0;
+			so->first_matched = -1;
 			dropped = score_lists(scan, so->window_start, so->window_end, so->heap, &n, so->batch_size);
 
 			/*
-			 * With a filter, lists until batch_size rows met it and nprobe
-			 * lists (at least FILTER_MIN_LISTS) held some: where the
-			 * matching rows are far from the query, the nearest few lists
-			 * that have them are not enough.
+			 * With a filter, lists until batch_size rows met it, nprobe
+			 * lists (at least FILTER_MIN_LISTS) held some, and (L2, cosine)
+			 * every list is read whose centroid is as near, relative to the
+			 * nearest list with matching rows, as the nprobe-th is to the
+			 * nearest list: where the matching rows are far from the query,
+			 * they are searched as widely as the query's own neighbourhood
+			 * would be, which takes more lists.
 			 */
 			while (so->filter && so->window_end < so->nprobes &&
 				   (so->scorer.matched < so->batch_size ||
-					so->lists_matched < Max(so->window_size, FILTER_MIN_LISTS)))
+					so->lists_matched < Max(so->window_size, FILTER_MIN_LISTS) ||
+					(so->reach > 0 && so->first_matched >= 0 &&
+					 so->probes[so->window_end].base <= so->reach * so->probes[so->first_matched].base)))
 			{
 				int			from = so->window_end;
 
