@@ -28,7 +28,7 @@ from vqbench.data import load_dataset  # noqa: E402
 from vqbench.truth import exact_truth, make_filters  # noqa: E402
 
 STORAGES = ["auto", "default", "plain", "main", "external", "extended", "both"]
-FILTERED_ENGINES = ("exact", "vqpq", "hnsw")
+FILTERED_ENGINES = ("exact", "vqpq", "vqpq_filter", "hnsw")
 
 
 def parse_args():
@@ -42,7 +42,7 @@ def parse_args():
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--clients", default="1,4")
     ap.add_argument("--seconds", type=int, default=5, help="per QPS measurement")
-    ap.add_argument("--engines", default="exact,vqpq,vqpq_vector,hnsw,ivfflat,faiss",
+    ap.add_argument("--engines", default="exact,vqpq,vqpq_filter,vqpq_vector,hnsw,ivfflat,faiss",
                     help="comma-separated subset of exact,vqpq,vqpq_vector (ivfpq on the vector column),"
                          "hnsw,ivfflat,faiss")
     ap.add_argument("--no-faiss", action="store_true")
@@ -142,7 +142,7 @@ def load_tables(ds, filters, have_pgvector, storage):
     return time.perf_counter() - t0
 
 
-def make_engines(args, ds, metric, have_pgvector):
+def make_engines(args, ds, metric, have_pgvector, filters):
     n = ds.n
     lists = max(1, int(round(np.sqrt(n))))
     out = [engines.SqlEngine("exact", "exact scan", "bench_items", "bench_queries")]
@@ -152,6 +152,12 @@ def make_engines(args, ds, metric, have_pgvector):
             "vqpq", f"vqpq ivfpq ({options})" if options else "vqpq ivfpq", "bench_items", "bench_queries",
             f"CREATE INDEX bench_ivfpq_{i} ON bench_items USING ivfpq (embedding {opclass})"
             + (f" WITH ({options})" if options else "")))
+    if filters:
+        # the filters' columns in the index: the scan applies WHERE on them
+        columns = ", ".join(dict.fromkeys(f.column for f in filters))
+        out.append(engines.SqlEngine(
+            "vqpq_filter", engines.VQPQ_FILTER_COLUMNS, "bench_items", "bench_queries",
+            f"CREATE INDEX bench_ivfpq_filter ON bench_items USING ivfpq (embedding {opclass}, {columns})"))
     if have_pgvector:
         vops = "vector_cosine_ops" if metric == "cosine" else "vector_l2_ops"
         # the same ivfpq index on pgvector's vector column (vqpq_pgvector's operator classes)
@@ -177,7 +183,7 @@ def run_storage(ctx, filters, have_pgvector, storage):
                 table_mb=int(server.psql("SELECT pg_table_size('bench_items')")) / 1e6)
     workers = [int(w) for w in args.build_workers.split(",")] if args.build_workers else [None]
     kept = {}  # the first vqpq index, kept until the one on the vector column is done
-    for e in make_engines(args, ds, ctx.metric, have_pgvector):
+    for e in make_engines(args, ds, ctx.metric, have_pgvector, filters):
         if args.filtered == "only" and e.key not in FILTERED_ENGINES:
             continue
         if e.create:
@@ -186,7 +192,7 @@ def run_storage(ctx, filters, have_pgvector, storage):
             if e.key in engines.VQPQ_KEYS:
                 e.nlist = engines.vqpq_nlist(e.index, ds.n)
         build = e.builds[-1] if e.builds else {}
-        if args.filtered != "only":
+        if args.filtered != "only" and e.key != "vqpq_filter":
             res = engines.run_sql_engine(e, ctx)
             part["unfiltered"][e.name] = dict(res, build=build)
         if args.filtered and e.key in FILTERED_ENGINES:

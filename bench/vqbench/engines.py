@@ -12,7 +12,8 @@ from . import server, sweep
 from .truth import K, score
 
 HNSW_EF_SEARCH = [10, 20, 40, 80, 160, 320, 640, 1000]  # pgvector's ef_search stops at 1000
-VQPQ_KEYS = ("vqpq", "vqpq_vector")
+VQPQ_KEYS = ("vqpq", "vqpq_vector", "vqpq_filter")
+VQPQ_FILTER_COLUMNS = "vqpq ivfpq + filter columns"
 VQPQ_ON_VECTOR = "vqpq ivfpq on vector"
 COLUMN_ROUNDS = 6  # alternating measurements of each column in compare_columns
 
@@ -96,7 +97,10 @@ def sweep_spec(engine, args, n, filtered):
     if engine.key in VQPQ_KEYS:
         nlist = engine.nlist or lists
         fixed = "-c enable_seqscan=off"
-        if filtered:
+        if engine.key == "vqpq_filter":
+            # the index applies the WHERE clause, and goes on probing by itself
+            outer = [sweep.Axis("rerank", "vqpq.rerank", parse_list(args.reranks, nlist))]
+        elif filtered:
             fixed += " -c vqpq.iterative_scan=relaxed_order"
             outer = [sweep.Axis("rerank", "vqpq.rerank", parse_list(args.filtered_reranks, nlist)),
                      sweep.Axis("max_probes", "vqpq.max_probes",
@@ -141,7 +145,8 @@ def run_sql_engine(engine, ctx, flt=None):
         points = [defaults]
     else:
         fixed, default_opts, inner, outer = spec
-        defaults = sweep.Point({}, "defaults" + (" + relaxed_order" if filtered else ""), default_opts,
+        relaxed = filtered and engine.key != "vqpq_filter"
+        defaults = sweep.Point({}, "defaults" + (" + relaxed_order" if relaxed else ""), default_opts,
                                default=True)
         evaluate(defaults)
         points = [defaults]
