@@ -166,8 +166,9 @@ def markdown(run):
                       "random: categories drawn at random (uncorrelated); near: category = k-means cluster, the "
                       "query asks for its own; far: k-means clusters, a random one asked for. 'short': queries "
                       "that got fewer than 10 rows while 10 or more matched (fewer than the matching rows, when "
-                      "fewer matched). vqpq with vqpq.iterative_scan = relaxed_order, HNSW with "
-                      "hnsw.iterative_scan = relaxed_order.", ""]
+                      "fewer matched). vqpq ivfpq + filter columns: an index on (embedding, category columns), "
+                      "whose scan applies the WHERE clause; vqpq ivfpq: the index on the vector alone with "
+                      "vqpq.iterative_scan = relaxed_order; HNSW with hnsw.iterative_scan = relaxed_order.", ""]
             for flt_label, engines in part["filtered"].items():
                 any_res = next(iter(engines.values()))
                 lines += [f"#### {flt_label} ({any_res['matching']})", ""]
