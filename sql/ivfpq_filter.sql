@@ -29,12 +29,12 @@ SELECT count(*) AS problems FROM vqpq_index_check('films_v_filters');
 
 -- clauses on filter columns are the index's conditions, not a filter after it
 EXPLAIN (COSTS OFF)
-SELECT id FROM films WHERE genre = 7 AND studio >= 3 ORDER BY v <-> (SELECT v FROM films WHERE id = 1) LIMIT 10;
+SELECT id FROM films WHERE genre = 7 AND studio >= 3 ORDER BY v <-> '[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]' LIMIT 10;
 EXPLAIN (COSTS OFF)
-SELECT id FROM films WHERE year < 1960 AND released > '2005-06-01' ORDER BY v <-> (SELECT v FROM films WHERE id = 1) LIMIT 10;
+SELECT id FROM films WHERE year < 1960 AND released > '2005-06-01' ORDER BY v <-> '[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]' LIMIT 10;
 -- across integer widths, as btree's integer_ops
 EXPLAIN (COSTS OFF)
-SELECT id FROM films WHERE studio = 3::int2 AND year = 1970::int8 ORDER BY v <-> (SELECT v FROM films WHERE id = 1) LIMIT 10;
+SELECT id FROM films WHERE studio = 3::int2 AND year = 1970::int8 ORDER BY v <-> '[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]' LIMIT 10;
 
 -- For a predicate and a query row: the index's answers at the defaults and
 -- with every list probed and re-ranked, against the exact answer.

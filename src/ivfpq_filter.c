@@ -98,7 +98,8 @@ ivfpq_filter_layout(Relation index, IvfpqMetaPageData *meta)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("column %d of ivfpq index \"%s\" has type %s, which cannot be a filter column",
-							i + 1, RelationGetRelationName(index), format_type_be(type)),
+							i + 1, RelationGetRelationName(index),
+							format_type_extended(type, -1, FORMAT_TYPE_FORCE_QUALIFY)),
 					 errdetail("An ivfpq index has one vector column, first; the columns after it filter rows "
 							   "and must be smallint, integer, bigint, date, timestamp or timestamptz.")));
 		meta->filter_width[i - 1] = (uint8) width;

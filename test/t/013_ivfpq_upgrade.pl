@@ -106,12 +106,12 @@ my $fresh = $node->safe_psql('fresh', $catalog);
 is($updated, $fresh, 'the updated extension has the objects, definitions and comments of a fresh 0.3.0');
 
 # 0.3.0's filter columns work on the updated extension
-$node->safe_psql('postgres', q{ALTER TABLE t_l2_4 ADD COLUMN cat int; UPDATE t_l2_4 SET cat = id % 10;
-	CREATE INDEX i_l2_4_cat ON t_l2_4 USING ivfpq (v, cat) WITH (nlist = 20)});
+$node->safe_psql('postgres', q{CREATE TABLE t_cat AS SELECT *, id % 10 AS cat FROM items;
+	CREATE INDEX i_cat ON t_cat USING ivfpq (v, cat) WITH (nlist = 20)});
 is($node->safe_psql('postgres', q{SET enable_seqscan = off; SELECT count(*), count(*) FILTER (WHERE cat = 3) FROM
-	(SELECT id, cat FROM t_l2_4 WHERE cat = 3 ORDER BY v <-> (SELECT v FROM t_l2_4 WHERE id = 77) LIMIT 10) s}), '10|10',
+	(SELECT id, cat FROM t_cat WHERE cat = 3 ORDER BY v <-> (SELECT v FROM t_cat WHERE id = 77) LIMIT 10) s}), '10|10',
 	'the updated extension takes filter columns');
-$node->safe_psql('postgres', q{DROP INDEX i_l2_4_cat});
+$node->safe_psql('postgres', q{DROP TABLE t_cat});
 
 # ---------------------------------------------------------------- older on-disk formats
 
