@@ -150,13 +150,6 @@ match_rows(IvfpqScorer *s, Page page, int count)
 	return n;
 }
 
-/* Sub-code j of a packed code (pq.h: nbits 4 is two per byte, low first). */
-static inline int
-subcode(const uint8 *code, int nbits, int j)
-{
-	return nbits == 8 ? code[j] : (code[j >> 1] >> ((j & 1) * 4)) & 0x0F;
-}
-
 /*
  * The rows of a page that meet the filter, scored one by one from the float
  * tables: the list's lookup table if it was formed already, else its two
@@ -188,15 +181,12 @@ score_matching_rows(IvfpqScorer *s, Page page, int count)
 		else
 			c = ivfpq_rowmajor_codes(&s->layout, page) + (Size) i * s->layout.entry_size;
 		if (s->lut_ready)
-		{
-			for (int j = 0; j < pq->m; j++)
-				adc += s->lut[j * ksub + subcode(c, pq->nbits, j)];
-		}
+			vqpq_pq_adc(pq, s->lut, s->base, c, 1, 0, &adc);
 		else
 		{
 			for (int j = 0; j < pq->m; j++)
 			{
-				int			at = j * ksub + subcode(c, pq->nbits, j);
+				int			at = j * ksub + vqpq_pq_subcode(pq, c, j);
 
 				adc += s->list_table[at] + s->query_table[at];
 			}

@@ -106,14 +106,6 @@ set_subcode(const VqpqPq *pq, uint8_t *code, int j, int c)
 		code[j / 2] = (code[j / 2] & 0x0F) | (uint8_t) (c << 4);
 }
 
-static inline int
-get_subcode(const VqpqPq *pq, const uint8_t *code, int j)
-{
-	if (pq->nbits == 8)
-		return code[j];
-	return j % 2 == 0 ? code[j / 2] & 0x0F : code[j / 2] >> 4;
-}
-
 void
 vqpq_pq_encode(const VqpqPq *pq, const float *x, int n, int ldx,
 			   uint8_t *codes, float *scratch)
@@ -146,7 +138,7 @@ vqpq_pq_decode(const VqpqPq *pq, const uint8_t *code, float *x)
 	{
 		int			off = pq->offset[j];
 		int			dsub = pq->offset[j + 1] - off;
-		int			c = get_subcode(pq, code, j);
+		int			c = vqpq_pq_subcode(pq, code, j);
 
 		memcpy(x + off, pq->codebook + (size_t) pq->ksub * off + (size_t) c * dsub, sizeof(float) * dsub);
 	}

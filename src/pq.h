@@ -83,4 +83,13 @@ extern void vqpq_pq_lut_combine(const VqpqPq *pq, const float *list_table,
 extern void vqpq_pq_adc(const VqpqPq *pq, const float *lut, float base,
 						const uint8_t *codes, int n, size_t stride, float *out);
 
+/* Sub-code j of a code. */
+static inline int
+vqpq_pq_subcode(const VqpqPq *pq, const uint8_t *code, int j)
+{
+	if (pq->nbits == 8)
+		return code[j];
+	return j % 2 == 0 ? code[j / 2] & 0x0F : code[j / 2] >> 4;
+}
+
 #endif							/* VQPQ_PQ_H */
