@@ -33,6 +33,7 @@ OBJS = \
 	src/ivfpq_build_plan.o \
 	src/ivfpq_build_sample.o \
 	src/ivfpq_build_train.o \
+	src/ivfpq_build_train_parallel.o \
 	src/ivfpq_build_write.o \
 	src/ivfpq_cache.o \
 	src/ivfpq_check.o \

@@ -6,6 +6,8 @@
  *	ivfpq_build_plan.c		nlist, m, nbits, the sample size, the memory
  *	ivfpq_build_sample.c	block sampling with a reservoir, as ANALYZE does
  *	ivfpq_build_train.c		k-means for the coarse and the product quantizer
+ *	ivfpq_build_train_parallel.c	the coarse k-means's assignment, shared with
+ *							parallel workers
  *	ivfpq_build_encode.c	assigning and encoding every row, sorted by list
  *	ivfpq_build_parallel.c	the same, shared with parallel workers
  *	ivfpq_build_write.c		the pages: quantizer first, then lists and entries
@@ -51,6 +53,7 @@ typedef struct IvfpqBuildState
 	int			nsamples;
 	int			minimum_samples;	/* for good training: max(nlist, ksub) */
 	Size		memory_required;	/* to train on minimum_samples rows */
+	Size		training_memory;	/* to train on target rows */
 	bool		sample_limited_by_memory;
 	double		rows_seen;
 	double		rows_to_skip;
@@ -102,6 +105,13 @@ extern void ivfpq_sample_rows(IvfpqBuildState *bs);
 /* ivfpq_build_train.c */
 extern void ivfpq_train(IvfpqBuildState *bs);
 
+/* ivfpq_build_train_parallel.c */
+typedef struct IvfpqTrainWorkers IvfpqTrainWorkers;
+extern IvfpqTrainWorkers *ivfpq_train_workers_begin(IvfpqBuildState *bs, int n, VqpqKmeansParams *params);
+extern void ivfpq_train_workers_assign(IvfpqTrainWorkers *tw, const float *x, int n, const float *ct,
+									   const float *norms, int32 *nearest);
+extern void ivfpq_train_workers_end(IvfpqTrainWorkers *tw);
+
 /* ivfpq_build_encode.c */
 extern void ivfpq_begin_sort(IvfpqBuildState *bs, int workmem, SortCoordinate coordinate);
 extern void ivfpq_begin_batches(IvfpqBuildState *bs);
@@ -111,6 +121,7 @@ extern void ivfpq_flush_batch(IvfpqBuildState *bs);
 extern void ivfpq_encode_rows(IvfpqBuildState *bs);
 
 /* ivfpq_build_parallel.c */
+extern int	ivfpq_planned_workers(IvfpqBuildState *bs);
 extern bool ivfpq_encode_in_parallel(IvfpqBuildState *bs);
 extern void ivfpq_end_parallel(IvfpqBuildState *bs);
 

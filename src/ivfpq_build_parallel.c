@@ -235,6 +235,24 @@ lead_parallel(IvfpqBuildState *bs)
 }
 
 /*
+ * How many parallel workers the build may use, for training and encoding.
+ * Only a trained index on a table has work worth sharing.  From 17 on the
+ * server plans the workers for index AMs that build in parallel; before,
+ * only for btree, so the AM asks itself.
+ */
+int
+ivfpq_planned_workers(IvfpqBuildState *bs)
+{
+	if (bs->heap == NULL || !bs->quantizer.meta.trained)
+		return 0;
+#if PG_VERSION_NUM >= 170000
+	return bs->indexInfo->ii_ParallelWorkers;
+#else
+	return plan_create_index_workers(RelationGetRelid(bs->heap), RelationGetRelid(bs->index));
+#endif
+}
+
+/*
  * Encode with parallel workers if the planner allows some and
  * maintenance_work_mem holds a copy of the quantizer for each participant
  * besides their sorts; false if the caller must encode alone.
@@ -245,21 +263,10 @@ ivfpq_encode_in_parallel(IvfpqBuildState *bs)
 	Size		budget = (Size) maintenance_work_mem * 1024;
 	Size		encoder = ivfpq_encoder_memory(bs->nlist, bs->dims, bs->m, bs->nbits);
 	Size		per_participant = add_size(encoder, (Size) MIN_SORT_KB * 1024);
-	int			requested = 0;
+	int			requested = ivfpq_planned_workers(bs);
 	int			workers;
 	int			sort_kb;
 
-	/*
-	 * Only a trained index on a table has work worth sharing.  From 17 on
-	 * the server plans the workers for index AMs that build in parallel;
-	 * before, only for btree, so the AM asks itself.
-	 */
-	if (bs->heap && bs->quantizer.meta.trained)
-#if PG_VERSION_NUM >= 170000
-		requested = bs->indexInfo->ii_ParallelWorkers;
-#else
-		requested = plan_create_index_workers(RelationGetRelid(bs->heap), RelationGetRelid(bs->index));
-#endif
 	workers = requested;
 	while (workers > 0 && mul_size(workers + 1, per_participant) > budget)
 		workers--;

@@ -198,6 +198,7 @@ ivfpq_plan_build(IvfpqBuildState *bs)
 		bs->sample_limited_by_memory = true;
 		elog(DEBUG1, "ivfpq build: sample limited to %d rows by maintenance_work_mem", bs->target);
 	}
+	bs->training_memory = add_size(fixed, mul_size(bs->target, per_row));
 }
 
 void

@@ -30,17 +30,19 @@ ivfpq_train(IvfpqBuildState *bs)
 	int			n = bs->nsamples;
 	Size		nlist = bs->nlist;
 	int32	   *nearest;
-	float	   *scratch;
-	VqpqKmeansParams params = {COARSE_ITERATIONS, KMEANS_SEED, ivfpq_check_interrupts};
+	VqpqKmeansParams coarse = {COARSE_ITERATIONS, KMEANS_SEED, ivfpq_check_interrupts};
+	VqpqKmeansParams params = {PQ_ITERATIONS, KMEANS_SEED, ivfpq_check_interrupts};
+	IvfpqTrainWorkers *workers;
 	void	   *ws;
 
 	q->centroids = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(nlist, bs->dims), sizeof(float)));
 	q->centroids_t = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(nlist, bs->dims), sizeof(float)));
 	q->centroid_norms = palloc(mul_size(nlist, sizeof(float)));
 
+	workers = ivfpq_train_workers_begin(bs, n, &coarse);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVFPQ_PHASE_COARSE);
 	ws = MemoryContextAllocHuge(CurrentMemoryContext, vqpq_kmeans_workspace_size(n, bs->dims, bs->nlist));
-	q->meta.coarse_error = vqpq_kmeans(bs->samples, n, bs->dims, bs->dims, bs->nlist, &params,
+	q->meta.coarse_error = vqpq_kmeans(bs->samples, n, bs->dims, bs->dims, bs->nlist, &coarse,
 									   q->centroids, ws);
 	pfree(ws);
 	elog(DEBUG1, "ivfpq build: %d lists trained on %d rows, mean squared distance %.4g",
@@ -51,9 +53,20 @@ ivfpq_train(IvfpqBuildState *bs)
 	/* residuals of the sample, in place */
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVFPQ_PHASE_ASSIGN_SAMPLE);
 	nearest = palloc(sizeof(int32) * n);
-	scratch = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(VQPQ_ASSIGN_BLOCK, nlist), sizeof(float)));
-	vqpq_nearest(bs->samples, n, bs->dims, bs->dims, q->centroids_t, bs->nlist, q->centroid_norms,
-				 nearest, NULL, scratch, ivfpq_check_interrupts);
+	if (workers)
+	{
+		ivfpq_train_workers_assign(workers, bs->samples, n, q->centroids_t, q->centroid_norms, nearest);
+		ivfpq_train_workers_end(workers);
+	}
+	else
+	{
+		float	   *scratch = MemoryContextAllocHuge(CurrentMemoryContext,
+													 mul_size(mul_size(VQPQ_ASSIGN_BLOCK, nlist), sizeof(float)));
+
+		vqpq_nearest(bs->samples, n, bs->dims, bs->dims, q->centroids_t, bs->nlist, q->centroid_norms,
+					 nearest, NULL, scratch, ivfpq_check_interrupts);
+		pfree(scratch);
+	}
 	for (int i = 0; i < n; i++)
 	{
 		float	   *x = bs->samples + (Size) i * bs->dims;
@@ -63,10 +76,8 @@ ivfpq_train(IvfpqBuildState *bs)
 			x[l] -= c[l];
 	}
 	pfree(nearest);
-	pfree(scratch);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVFPQ_PHASE_PQ);
-	params.max_iterations = PQ_ITERATIONS;
 	ws = MemoryContextAllocHuge(CurrentMemoryContext, vqpq_pq_train_workspace_size(&q->pq, n));
 	q->meta.pq_error = vqpq_pq_train(&q->pq, bs->samples, n, bs->dims, &params, ws);
 	pfree(ws);

@@ -106,6 +106,30 @@ vqpq_nearest(const float *x, int n, int ldx, int d, const float *ct, int k,
 	}
 }
 
+int
+vqpq_assign_serial(const float *x, int n, int ldx, int d, const float *ct, int k,
+				   const float *norms, int32_t *assign, float *distance, float *scratch,
+				   void (*check_interrupts) (void))
+{
+	int			changed = 0;
+
+	for (int i = 0; i < n; i += VQPQ_ASSIGN_BLOCK)
+	{
+		int			rows = n - i < VQPQ_ASSIGN_BLOCK ? n - i : VQPQ_ASSIGN_BLOCK;
+		int32_t		nearest[VQPQ_ASSIGN_BLOCK];
+
+		vqpq_nearest(x + (size_t) i * ldx, rows, ldx, d, ct, k, norms, nearest,
+					 distance ? distance + i : NULL, scratch, check_interrupts);
+		for (int r = 0; r < rows; r++)
+		{
+			if (nearest[r] != assign[i + r])
+				changed++;
+			assign[i + r] = nearest[r];
+		}
+	}
+	return changed;
+}
+
 /* Give each empty cluster half of a large one: a copy nudged apart. */
 static void
 split_empty_clusters(float *centroids, int32_t *counts, int k, int d, uint64_t *rng,
@@ -245,23 +269,15 @@ vqpq_kmeans(const float *x, int n, int ldx, int d, int k,
 
 		vqpq_transpose_centroids(centroids, k, d, w.ct, w.norms);
 
-		/* assignment step, a block at a time */
+		if (params->assign)
+			changed = params->assign(params->assign_arg, x, n, ldx, d, w.ct, k, w.norms,
+									 w.assign, w.distance);
+		else
+			changed = vqpq_assign_serial(x, n, ldx, d, w.ct, k, w.norms, w.assign, w.distance,
+										 w.scratch, params->check_interrupts);
 		objective = 0.0;
-		for (int i = 0; i < n; i += VQPQ_ASSIGN_BLOCK)
-		{
-			int			rows = n - i < VQPQ_ASSIGN_BLOCK ? n - i : VQPQ_ASSIGN_BLOCK;
-			int32_t		nearest[VQPQ_ASSIGN_BLOCK];
-
-			vqpq_nearest(x + (size_t) i * ldx, rows, ldx, d, w.ct, k, w.norms,
-						 nearest, w.distance + i, w.scratch, params->check_interrupts);
-			for (int r = 0; r < rows; r++)
-			{
-				if (nearest[r] != w.assign[i + r])
-					changed++;
-				w.assign[i + r] = nearest[r];
-				objective += w.distance[i + r];
-			}
-		}
+		for (int i = 0; i < n; i++)
+			objective += w.distance[i];
 		objective /= n;
 		if (changed == 0)
 			break;

@@ -13,12 +13,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Gives each of n rows of x its nearest of k centroids (transposed, with
+ * their squared norms): into assign, returning how many rows changed list,
+ * and its squared distance into distance (if not NULL).  The answer for a
+ * row may depend only on the row and the centroids, so that a run gives the
+ * same clusters however the rows are shared out.
+ */
+typedef int (*VqpqAssignFunction) (void *arg, const float *x, int n, int ldx, int d,
+								   const float *ct, int k, const float *norms,
+								   int32_t *assign, float *distance);
+
 typedef struct VqpqKmeansParams
 {
 	int			max_iterations;
 	uint64_t	seed;
 	/* called between passes over the data; may not return (longjmp) */
 	void		(*check_interrupts) (void);
+	/* the assignment step, for these n, d and k only; NULL: in this process */
+	VqpqAssignFunction assign;
+	void	   *assign_arg;
 } VqpqKmeansParams;
 
 /* Most rows processed per dot_block call when assigning points. */
@@ -63,6 +77,15 @@ extern void vqpq_transpose_centroids(const float *centroids, int k, int d,
  * scratch holds VQPQ_ASSIGN_BLOCK * k floats.  check_interrupts, if not
  * NULL, is called after every vqpq_assign_rows(k, d) rows (and may longjmp).
  */
+/*
+ * The assignment step in this process, a VqpqAssignFunction but for the
+ * scratch it needs (VQPQ_ASSIGN_BLOCK * k floats).
+ */
+extern int	vqpq_assign_serial(const float *x, int n, int ldx, int d,
+							   const float *ct, int k, const float *norms,
+							   int32_t *assign, float *distance, float *scratch,
+							   void (*check_interrupts) (void));
+
 extern void vqpq_nearest(const float *x, int n, int ldx, int d,
 						 const float *ct, int k, const float *norms,
 						 int32_t *nearest, float *distance, float *scratch,

@@ -1,4 +1,5 @@
-# Parallel build: with max_parallel_maintenance_workers > 0, workers assign
+# Parallel build: with max_parallel_maintenance_workers > 0, workers share
+# the coarse k-means's assignment passes (when a pass is worth it) and assign
 # and encode rows; DEBUG says how many; the index is the same, page for page,
 # as a serial build of the same table, for CREATE INDEX and for CREATE INDEX
 # CONCURRENTLY; when maintenance_work_mem cannot hold every participant's
@@ -18,16 +19,18 @@ $node->safe_psql('postgres', 'CREATE EXTENSION pageinspect');
 
 $node->safe_psql('postgres', q{
 	SET max_parallel_maintenance_workers = 0;
-	CREATE INDEX serial_idx ON items USING ivfpq (embedding) WITH (nlist = 100);
+	CREATE INDEX serial_idx ON items USING ivfpq (embedding) WITH (nlist = 400);
 });
 my ($ret, $out, $err) = $node->psql('postgres', q{
 	SET client_min_messages = debug1;
 	SET max_parallel_maintenance_workers = 2;
 	SET min_parallel_table_scan_size = 1;
-	CREATE INDEX parallel_idx ON items USING ivfpq (embedding) WITH (nlist = 100);
+	CREATE INDEX parallel_idx ON items USING ivfpq (embedding) WITH (nlist = 400);
 });
 is($ret, 0, 'parallel build succeeds');
 like($err, qr/ivfpq build: using [1-9]\d* parallel workers/, 'DEBUG shows the parallel workers used');
+like($err, qr/ivfpq build: training with [1-9]\d* parallel workers/,
+	'400 lists of 32 dimensions on 25,600 sample rows: the training passes are shared too');
 
 # the same pages (past each page's header, whose LSN differs; block 0 holds the build id)
 my $same_pages = sub {
@@ -45,10 +48,11 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM vqpq_index_check('parallel
 	SET client_min_messages = debug1;
 	SET max_parallel_maintenance_workers = 2;
 	SET min_parallel_table_scan_size = 1;
-	CREATE INDEX CONCURRENTLY concurrent_idx ON items USING ivfpq (embedding) WITH (nlist = 100);
+	CREATE INDEX CONCURRENTLY concurrent_idx ON items USING ivfpq (embedding) WITH (nlist = 400);
 });
 is($ret, 0, 'CREATE INDEX CONCURRENTLY builds in parallel too');
 like($err, qr/using [1-9]\d* parallel workers/, 'with workers');
+like($err, qr/training with [1-9]\d* parallel workers/, 'and trains with them');
 is($same_pages->('serial_idx', 'concurrent_idx'), 't', 'and writes the same pages');
 
 my $query = q{SET enable_seqscan = off;

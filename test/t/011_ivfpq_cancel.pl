@@ -92,6 +92,24 @@ for my $case (@phases)
 	cmp_ok($took, '<', 0.5, "it stopped within half a second of the cancel ($options, '$phase')");
 }
 
+# a cancel while parallel workers share the training passes ends them too
+{
+	$node->safe_psql('postgres', 'DROP INDEX IF EXISTS items_v');
+	my ($h, $out, $err) = start_build('nlist = 400', 'SET max_parallel_maintenance_workers = 1; SET client_min_messages = debug1;');
+	my $seen = $node->safe_psql('postgres', "SELECT cancel_in_phase('training coarse quantizer')");
+	my $cancelled = time;
+	$h->finish;
+	my $took = time - $cancelled;
+	note sprintf("cancel in parallel training: saw '%s', the build stopped %.3f s later", $seen, $took);
+	is($seen, 'building index: training coarse quantizer', 'a parallel build reached the training');
+	like($$err, qr/training with 1 parallel workers/, 'with a worker');
+	like($$err, qr/canceling statement due to user request/, 'and was cancelled');
+	cmp_ok($took, '<', 0.5, 'within half a second');
+	ok($node->poll_query_until('postgres',
+			q{SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'parallel worker'}),
+		'and no parallel worker is left');
+}
+
 # statement_timeout ends the seeding too
 {
 	$node->safe_psql('postgres', 'DROP INDEX IF EXISTS items_v');
