@@ -6,8 +6,8 @@
  *	ivfpq_build_plan.c		nlist, m, nbits, the sample size, the memory
  *	ivfpq_build_sample.c	block sampling with a reservoir, as ANALYZE does
  *	ivfpq_build_train.c		k-means for the coarse and the product quantizer
- *	ivfpq_build_train_parallel.c	the coarse k-means's assignment, shared with
- *							parallel workers
+ *	ivfpq_build_train_parallel.c	the coarse k-means's assignment passes and
+ *							the sub-spaces' k-means, shared with workers
  *	ivfpq_build_encode.c	assigning and encoding every row, sorted by list
  *	ivfpq_build_parallel.c	the same, shared with parallel workers
  *	ivfpq_build_write.c		the pages: quantizer first, then lists and entries
@@ -110,6 +110,8 @@ typedef struct IvfpqTrainWorkers IvfpqTrainWorkers;
 extern IvfpqTrainWorkers *ivfpq_train_workers_begin(IvfpqBuildState *bs, int n, VqpqKmeansParams *params);
 extern void ivfpq_train_workers_assign(IvfpqTrainWorkers *tw, const float *x, int n, const float *ct,
 									   const float *norms, int32 *nearest);
+extern double ivfpq_train_workers_pq(IvfpqTrainWorkers *tw, VqpqPq *pq, const float *x, int n, int ldx,
+									 const VqpqKmeansParams *params);
 extern void ivfpq_train_workers_end(IvfpqTrainWorkers *tw);
 
 /* ivfpq_build_encode.c */

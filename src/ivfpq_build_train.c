@@ -2,7 +2,8 @@
  * ivfpq_build_train.c
  *		Training: k-means on the sample for the coarse quantizer (nlist
  *		centroids), the sample's residuals, and k-means per sub-space on them
- *		for the product quantizer.
+ *		for the product quantizer; with parallel workers if it can
+ *		(ivfpq_build_train_parallel.c).
  */
 #include "postgres.h"
 
@@ -54,10 +55,7 @@ ivfpq_train(IvfpqBuildState *bs)
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVFPQ_PHASE_ASSIGN_SAMPLE);
 	nearest = palloc(sizeof(int32) * n);
 	if (workers)
-	{
 		ivfpq_train_workers_assign(workers, bs->samples, n, q->centroids_t, q->centroid_norms, nearest);
-		ivfpq_train_workers_end(workers);
-	}
 	else
 	{
 		float	   *scratch = MemoryContextAllocHuge(CurrentMemoryContext,
@@ -78,9 +76,9 @@ ivfpq_train(IvfpqBuildState *bs)
 	pfree(nearest);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVFPQ_PHASE_PQ);
-	ws = MemoryContextAllocHuge(CurrentMemoryContext, vqpq_pq_train_workspace_size(&q->pq, n));
-	q->meta.pq_error = vqpq_pq_train(&q->pq, bs->samples, n, bs->dims, &params, ws);
-	pfree(ws);
+	q->meta.pq_error = ivfpq_train_workers_pq(workers, &q->pq, bs->samples, n, bs->dims, &params);
+	if (workers)
+		ivfpq_train_workers_end(workers);
 	check_finite(q->pq.codebook, mul_size((Size) q->pq.ksub, bs->dims), "codebook");
 
 	pfree(bs->samples);

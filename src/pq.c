@@ -57,6 +57,27 @@ vqpq_pq_train_workspace_size(const VqpqPq *pq, int n)
 		+ vqpq_kmeans_workspace_size(n, pq->max_dsub, pq->ksub);
 }
 
+void
+vqpq_pq_subspace_rows(const VqpqPq *pq, int j, const float *x, int n, int ldx, float *sub)
+{
+	int			off = pq->offset[j];
+	int			dsub = pq->offset[j + 1] - off;
+
+	for (int i = 0; i < n; i++)
+		memcpy(sub + (size_t) i * dsub, x + (size_t) i * ldx + off, sizeof(float) * dsub);
+}
+
+double
+vqpq_pq_train_subspace(const VqpqPq *pq, int j, const float *sub, int n,
+					   const VqpqKmeansParams *params, float *codebook, void *kmeans_ws)
+{
+	int			dsub = pq->offset[j + 1] - pq->offset[j];
+	VqpqKmeansParams p = *params;
+
+	p.seed = params->seed + (uint64_t) j * 7919;
+	return vqpq_kmeans(sub, n, dsub, dsub, pq->ksub, &p, codebook, kmeans_ws);
+}
+
 double
 vqpq_pq_train(VqpqPq *pq, const float *x, int n, int ldx,
 			  const VqpqKmeansParams *params, void *workspace)
@@ -67,16 +88,9 @@ vqpq_pq_train(VqpqPq *pq, const float *x, int n, int ldx,
 
 	for (int j = 0; j < pq->m; j++)
 	{
-		int			off = pq->offset[j];
-		int			dsub = pq->offset[j + 1] - off;
-		VqpqKmeansParams p = *params;
-
-		/* the sub-space's columns, made contiguous */
-		for (int i = 0; i < n; i++)
-			memcpy(sub + (size_t) i * dsub, x + (size_t) i * ldx + off, sizeof(float) * dsub);
-		p.seed = params->seed + (uint64_t) j * 7919;
-		error += vqpq_kmeans(sub, n, dsub, dsub, pq->ksub, &p,
-							 pq->codebook + (size_t) pq->ksub * off, kmeans_ws);
+		vqpq_pq_subspace_rows(pq, j, x, n, ldx, sub);
+		error += vqpq_pq_train_subspace(pq, j, sub, n, params,
+										pq->codebook + (size_t) pq->ksub * pq->offset[j], kmeans_ws);
 	}
 	vqpq_pq_prepare(pq);
 	return error;

@@ -49,6 +49,19 @@ extern size_t vqpq_pq_train_workspace_size(const VqpqPq *pq, int n);
  * squared quantization error summed over sub-spaces. */
 extern double vqpq_pq_train(VqpqPq *pq, const float *x, int n, int ldx,
 							const VqpqKmeansParams *params, void *workspace);
+/*
+ * vqpq_pq_train's steps for one sub-space j, for callers that share them
+ * out: its columns of n rows of x made contiguous (n x dsub floats), and
+ * k-means on them into its codebook (ksub x dsub floats, the sub-space's
+ * part of pq->codebook), returning the error; kmeans_ws is
+ * vqpq_kmeans_workspace_size(n, max_dsub, ksub) bytes.  Summed over j in
+ * order, the errors are vqpq_pq_train's answer.
+ */
+extern void vqpq_pq_subspace_rows(const VqpqPq *pq, int j, const float *x, int n, int ldx,
+								  float *sub);
+extern double vqpq_pq_train_subspace(const VqpqPq *pq, int j, const float *sub, int n,
+									 const VqpqKmeansParams *params, float *codebook,
+									 void *kmeans_ws);
 /* Fill codebook_t and norms from codebook (after training or loading). */
 extern void vqpq_pq_prepare(VqpqPq *pq);
 
