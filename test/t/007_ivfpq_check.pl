@@ -4,7 +4,9 @@
 # metapage's parameters, a page cut off its chain).  For each:
 # vqpq_index_check reports it; a scan, an insert and a VACUUM either succeed
 # or stop with ERRCODE_INDEX_CORRUPTED (XX002), never crash or hang, and the
-# ones that read the damage do stop; restoring the file clears it all.
+# ones that read the damage do stop; restoring the file clears it all.  An
+# entry's NULL flags with a bit past its index's filter columns are reported
+# too.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -149,5 +151,41 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM vqpq_index_check('items_id
 is($node->safe_psql('postgres', $operations{scan}), $node->safe_psql('postgres', 'SELECT count(*) FROM items'),
 	'and returns every row');
 $node->stop;
+
+# filter columns: an entry's byte of NULL flags (after the block's 32 TIDs
+# and, for m = 2, 32 bytes of codes) with a bit past the index's one column
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE TABLE fitems AS SELECT id, embedding, id % 7 AS cat FROM items;
+	CREATE INDEX fitems_idx ON fitems USING ivfpq (embedding, cat) WITH (nlist = 4, m = 2);
+});
+is($node->safe_psql('postgres', "SELECT count(*) FROM vqpq_index_check('fitems_idx')"), '0',
+	'a healthy index with a filter column has no problems');
+my $ffile = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('fitems_idx')");
+$node->stop;
+{
+	my $fpristine = slurp_file($ffile);
+	my $fdamaged = $fpristine;
+	my ($fpage) = grep {
+		my ($next, $count, $type) = unpack('L S S', substr($fpristine, $_ * $blcksz + $special, 8));
+		$type == 4 && $count > 0
+	} 0 .. length($fpristine) / $blcksz - 1;
+	substr($fdamaged, $fpage * $blcksz + $header + 32 * 6 + 32, 1) = pack('C', 0x80);
+	open(my $fh, '>:raw', $ffile) or die;
+	print $fh $fdamaged;
+	close $fh;
+	$node->start;
+	like($node->safe_psql('postgres', "SELECT blkno || ': ' || problem FROM vqpq_index_check('fitems_idx')"),
+		qr/^$fpage: list \d+: entry 0 has NULL flags 0x80, more than its 1 filter columns$/,
+		'vqpq_index_check reports NULL flags past the filter columns');
+	$node->stop;
+	open($fh, '>:raw', $ffile) or die;
+	print $fh $fpristine;
+	close $fh;
+	$node->start;
+	is($node->safe_psql('postgres', "SELECT count(*) FROM vqpq_index_check('fitems_idx')"), '0',
+		'and not once restored');
+	$node->stop;
+}
 ok(!grep(/terminated by signal|PANIC/, slurp_file($node->logfile)), 'no server process crashed');
 done_testing();
