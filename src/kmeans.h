@@ -67,16 +67,6 @@ extern double vqpq_kmeans(const float *x, int n, int ldx, int d, int k,
 						  const VqpqKmeansParams *params,
 						  float *centroids, void *workspace);
 
-/* ct (d x k) = transpose of centroids (k x d); norms[j] = ||c_j||^2 */
-extern void vqpq_transpose_centroids(const float *centroids, int k, int d,
-									 float *ct, float *norms);
-
-/*
- * For each of n rows of x, the nearest of k centroids given in transposed
- * form with their squared norms; optionally its squared distance.
- * scratch holds VQPQ_ASSIGN_BLOCK * k floats.  check_interrupts, if not
- * NULL, is called after every vqpq_assign_rows(k, d) rows (and may longjmp).
- */
 /*
  * The assignment step in this process, a VqpqAssignFunction but for the
  * scratch it needs (VQPQ_ASSIGN_BLOCK * k floats).
@@ -86,6 +76,17 @@ extern int	vqpq_assign_serial(const float *x, int n, int ldx, int d,
 							   int32_t *assign, float *distance, float *scratch,
 							   void (*check_interrupts) (void));
 
+/* ct (d x k) = transpose of centroids (k x d); norms[j] = ||c_j||^2 */
+extern void vqpq_transpose_centroids(const float *centroids, int k, int d,
+									 float *ct, float *norms);
+
+/*
+ * For each of n rows of x, the nearest of k centroids given in transposed
+ * form with their squared norms; optionally its squared distance.
+ * scratch holds vqpq_assign_rows(k, d) * k floats (at most
+ * VQPQ_ASSIGN_BLOCK * k): rows are taken that many at a time.  check_interrupts, if not
+ * NULL, is called after every vqpq_assign_rows(k, d) rows (and may longjmp).
+ */
 extern void vqpq_nearest(const float *x, int n, int ldx, int d,
 						 const float *ct, int k, const float *norms,
 						 int32_t *nearest, float *distance, float *scratch,
