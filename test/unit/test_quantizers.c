@@ -4,6 +4,7 @@
  *		kernel variant the CPU supports.  Plain C: no server needed.
  *		Prints one line per failure and a closing "N passed, N failed" line.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,25 @@ gaussian(void)
 	return (float) (sqrt(-2.0 * log(u)) * cos(2 * M_PI * v));
 }
 
+static int	assign_in_runs_calls;
+
+/* A VqpqAssignFunction doing the serial step in runs of 7 rows. */
+static int
+assign_in_runs(void *arg, const float *x, int n, int ldx, int d, const float *ct, int k,
+			   const float *norms, int32_t *assign, float *distance)
+{
+	float	   *scratch = malloc(sizeof(float) * VQPQ_ASSIGN_BLOCK * k);
+	int			changed = 0;
+
+	assert(arg != NULL);
+	assign_in_runs_calls++;
+	for (int i = 0; i < n; i += 7)
+		changed += vqpq_assign_serial(x + (size_t) i * ldx, n - i < 7 ? n - i : 7, ldx, d, ct, k, norms,
+									  assign + i, distance + i, scratch, NULL);
+	free(scratch);
+	return changed;
+}
+
 static void
 test_kmeans(const char *variant)
 {
@@ -40,7 +60,7 @@ test_kmeans(const char *variant)
 	float	   *x = malloc(sizeof(float) * N * D);
 	float	   *c = malloc(sizeof(float) * K * D);
 	void	   *ws = malloc(vqpq_kmeans_workspace_size(N, D, K));
-	VqpqKmeansParams params = {25, 42, NULL};
+	VqpqKmeansParams params = {.max_iterations = 25, .seed = 42};
 	double		mse;
 	int			matched = 0;
 
@@ -63,6 +83,23 @@ test_kmeans(const char *variant)
 			matched++;
 	}
 	CHECK(matched == K, "%s kmeans: %d of %d true centres found", variant, matched, K);
+
+	/* an assignment step that shares the rows out (in runs of 7) gives the same clusters */
+	{
+		float	   *c2 = malloc(sizeof(float) * K * D);
+		void	   *ws2 = malloc(vqpq_kmeans_workspace_size(N, D, K));
+		VqpqKmeansParams shared = params;
+		double		mse2;
+
+		shared.assign = assign_in_runs;
+		shared.assign_arg = ws;	/* any pointer: checked to be passed through */
+		mse2 = vqpq_kmeans(x, N, D, D, K, &shared, c2, ws2);
+		CHECK(assign_in_runs_calls > 0, "%s kmeans: the assignment step given was used", variant);
+		CHECK(mse2 == mse && memcmp(c, c2, sizeof(float) * K * D) == 0,
+			  "%s kmeans: the same centroids whichever assignment step (mse %.6f, %.6f)", variant, mse, mse2);
+		free(c2);
+		free(ws2);
+	}
 
 	/* fewer rows than clusters, and all rows equal: finite centroids, no crash */
 	{
@@ -157,7 +194,7 @@ test_pq(const char *variant, int nbits)
 	void	   *ws;
 	uint8_t    *codes;
 	float	   *scratch;
-	VqpqKmeansParams params = {15, 7, NULL};
+	VqpqKmeansParams params = {.max_iterations = 15, .seed = 7};
 	double		error;
 	float		q[D],
 				rec[D],
