@@ -58,7 +58,7 @@ typedef enum TrainSlotState
 
 typedef enum TrainJobKind
 {
-	JOB_ASSIGN,					/* nrows rows from row start: nearest centroids */
+	JOB_ASSIGN,					/* a run of rows: their nearest centroids */
 	JOB_SUBSPACE				/* sub-space job's columns: k-means */
 } TrainJobKind;
 
@@ -67,8 +67,7 @@ typedef struct TrainSlot
 	TrainSlotState state;
 	TrainJobKind kind;
 	int			job;			/* its number, in the leader's order */
-	int			start;			/* JOB_ASSIGN: the first row, and how many */
-	int			nrows;
+	int			nrows;			/* JOB_ASSIGN: rows from job x slot_rows on */
 	double		error;			/* JOB_SUBSPACE: the answer's error */
 } TrainSlot;
 
@@ -314,11 +313,11 @@ assign_fill(IvfpqTrainWorkers *tw, int s, int job, void *arg)
 	TrainSlot  *slot = &tw->shared->slots[s];
 	float	   *rows = slot_floats(tw, s);
 	int			d = tw->shared->dims;
+	int			start = job * tw->shared->slot_rows;
 
-	slot->start = job * tw->shared->slot_rows;
-	slot->nrows = Min(tw->shared->slot_rows, pass->n - slot->start);
+	slot->nrows = Min(tw->shared->slot_rows, pass->n - start);
 	for (int r = 0; r < slot->nrows; r++)
-		memcpy(rows + (Size) r * d, pass->x + (Size) (slot->start + r) * pass->ldx, sizeof(float) * d);
+		memcpy(rows + (Size) r * d, pass->x + (Size) (start + r) * pass->ldx, sizeof(float) * d);
 }
 
 static void
@@ -327,9 +326,10 @@ assign_collect(IvfpqTrainWorkers *tw, int s, void *arg)
 	TrainSlot  *slot = &tw->shared->slots[s];
 	int32	   *nearest = tw->data.nearest + (Size) s * tw->shared->slot_rows;
 	float	   *dist = tw->data.distance + (Size) s * tw->shared->slot_rows;
+	int			start = slot->job * tw->shared->slot_rows;
 
 	for (int r = 0; r < slot->nrows; r++)
-		record(arg, slot->start + r, nearest[r], dist[r]);
+		record(arg, start + r, nearest[r], dist[r]);
 }
 
 /* A job's rows, from the leader's own copy, in calls of step rows. */
