@@ -444,8 +444,8 @@ ivfpq_train_workers_begin(IvfpqBuildState *bs, int n, VqpqKmeansParams *coarse)
 {
 	int			dims = bs->dims;
 	int			k = bs->nlist;
-	int			ksub = 1 << bs->nbits;
-	int			max_dsub = (dims + bs->m - 1) / bs->m;
+	int			ksub = bs->quantizer.pq.ksub;
+	int			max_dsub = bs->quantizer.pq.max_dsub;
 	Size		budget = (Size) maintenance_work_mem * 1024;
 	Size		left = budget > bs->training_memory ? budget - bs->training_memory : 0;
 	Size		per_worker = assign_memory(dims, k);
@@ -465,7 +465,7 @@ ivfpq_train_workers_begin(IvfpqBuildState *bs, int n, VqpqKmeansParams *coarse)
 	Size		call_bytes;
 	Size		floats;
 
-	/* a coarse pass, or a pass of every sub-space's (at least 64 a row and centroid) */
+	/* a coarse pass, or one of every sub-space's (counting at least 64 a row for its overheads) */
 	if ((double) n * k * dims < MIN_PARALLEL_WORK &&
 		(double) n * bs->m * Max(ksub * max_dsub, 64) < MIN_PARALLEL_WORK)
 		return NULL;
@@ -627,19 +627,15 @@ ivfpq_train_workers_end(IvfpqTrainWorkers *tw)
 	pfree(tw);
 }
 
-/* A worker's JOB_ASSIGN: the slot's rows. */
+/* A worker's JOB_ASSIGN: the slot's rows, their answers beside them. */
 static void
 work_assign(IvfpqTrainShared *sh, TrainData *data, int s, float *scratch)
 {
-	int			step = vqpq_assign_rows(sh->k, sh->dims);
 	Size		first = (Size) s * sh->slot_rows;
-	const float *rows = data->slot_data + (Size) s * sh->slot_floats;
 
-	for (int i = 0; i < sh->slots[s].nrows; i += step)
-		vqpq_nearest(rows + (Size) i * sh->dims, Min(step, sh->slots[s].nrows - i),
-					 sh->dims, sh->dims, data->ct, sh->k, data->norms,
-					 data->nearest + first + i, data->distance + first + i, scratch,
-					 ivfpq_check_interrupts);
+	vqpq_nearest(data->slot_data + (Size) s * sh->slot_floats, sh->slots[s].nrows, sh->dims, sh->dims,
+				 data->ct, sh->k, data->norms, data->nearest + first, data->distance + first, scratch,
+				 ivfpq_check_interrupts);
 }
 
 /* A worker's JOB_SUBSPACE: k-means on the slot's columns, the codebook after them. */
