@@ -196,8 +196,6 @@ check_chain(CheckState *cs, int list, BlockNumber blkno, BlockNumber hint, bool 
 			problem(cs, blkno, "list %d: %s", list, page_problem);
 		else
 		{
-			uint8	   *stored = cs->layout.filter_size > 0 ? palloc(cs->layout.stored_size) : NULL;
-
 			for (int e = 0; e < IvfpqPageGetOpaque(page)->count; e++)
 			{
 				ItemPointerData tid;
@@ -207,20 +205,16 @@ check_chain(CheckState *cs, int list, BlockNumber blkno, BlockNumber hint, bool 
 					problem(cs, blkno, "list %d: entry %d has heap TID (%u,%u), not in the table",
 							list, e, ItemPointerGetBlockNumberNoCheck(&tid),
 							ItemPointerGetOffsetNumberNoCheck(&tid));
-				if (stored)
+				if (cs->nfilters > 0)
 				{
 					/* the filter values start with a byte of NULL flags, one bit a column */
-					uint8		flags;
+					uint8		flags = ivfpq_entry_filter(&cs->layout, page, e)[0];
 
-					ivfpq_entry_code(&cs->layout, page, e, stored);
-					flags = stored[cs->layout.code_size];
 					if ((flags >> cs->nfilters) != 0)
 						problem(cs, blkno, "list %d: entry %d has NULL flags 0x%02x, more than its %d filter columns",
 								list, e, flags, cs->nfilters);
 				}
 			}
-			if (stored)
-				pfree(stored);
 			if (cs->layout.blocked && !unused_rows_are_zero(&cs->layout, page))
 				problem(cs, blkno, "list %d: unused rows of the page's last block are not zero", list);
 		}
