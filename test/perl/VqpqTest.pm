@@ -7,7 +7,7 @@ use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
-our @EXPORT = qw(vqpq_node load_fashion_mnist load_clustered exact_truth recall);
+our @EXPORT = qw(vqpq_node vqpq_standby load_fashion_mnist load_clustered exact_truth recall);
 
 # A started cluster with vqpq installed in the postgres database.
 sub vqpq_node
@@ -22,6 +22,22 @@ sub vqpq_node
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION vqpq');
 	return $node;
+}
+
+# A started streaming standby of $primary (made with allows_streaming) from
+# a fresh base backup, on a physical slot of its name: the slot keeps the
+# WAL the standby has not received, which a checkpoint (the end-of-recovery
+# one after a crash, say) would otherwise remove before it could catch up.
+sub vqpq_standby
+{
+	my ($primary, $name) = @_;
+	$primary->safe_psql('postgres', "SELECT pg_create_physical_replication_slot('$name')");
+	$primary->backup("${name}_backup");
+	my $standby = PostgreSQL::Test::Cluster->new($name);
+	$standby->init_from_backup($primary, "${name}_backup", has_streaming => 1);
+	$standby->append_conf('postgresql.conf', "primary_slot_name = '$name'\n");
+	$standby->start;
+	return $standby;
 }
 
 # Fashion-MNIST from the Debian package: $train rows into images(id, label,

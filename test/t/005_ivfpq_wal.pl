@@ -10,10 +10,7 @@ use Test::More;
 use VqpqTest;
 
 my $primary = vqpq_node('primary', allows_streaming => 1);
-$primary->backup('backup');
-my $standby = PostgreSQL::Test::Cluster->new('standby');
-$standby->init_from_backup($primary, 'backup', has_streaming => 1);
-$standby->start;
+my $standby = vqpq_standby($primary, 'standby');
 
 load_clustered($primary, 'items', 8000, 16, 20, 20, 11);
 $primary->safe_psql('postgres', 'CREATE INDEX items_idx ON items USING ivfpq (embedding) WITH (nlist = 20)');

@@ -15,10 +15,7 @@ use VqpqTest;
 my $primary = vqpq_node('primary', allows_streaming => 1);
 $primary->append_conf('postgresql.conf', "autovacuum = off\n");
 $primary->reload;
-$primary->backup('backup');
-my $standby = PostgreSQL::Test::Cluster->new('standby');
-$standby->init_from_backup($primary, 'backup', has_streaming => 1);
-$standby->start;
+my $standby = vqpq_standby($primary, 'standby');
 
 # Rows from 20 clusters (the same distribution for the build, the pgbench
 # clients and the queries): a cluster centre plus uniform noise.

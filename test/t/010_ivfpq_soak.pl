@@ -36,10 +36,7 @@ $primary->append_conf('postgresql.conf', "autovacuum = off\nmax_connections = " 
 $primary->append_conf('postgresql.conf', "shared_buffers = '$ENV{VQPQ_SOAK_SHARED_BUFFERS}'\n")
   if $ENV{VQPQ_SOAK_SHARED_BUFFERS};
 $primary->restart;
-$primary->backup('backup');
-my $standby = PostgreSQL::Test::Cluster->new('standby');
-$standby->init_from_backup($primary, 'backup', has_streaming => 1);
-$standby->start;
+my $standby = vqpq_standby($primary, 'standby');
 
 # 50 clusters, a centre plus uniform noise; fillfactor 70 leaves room for
 # HOT updates.  category and shelf have 200 values each: a filter on either
