@@ -8,6 +8,11 @@
  *		through 256 kB, about one probed list's worth of pages.  Read the
  *		ratios, not the absolute values: this machine is noisy.
  *
+ *		For filtered scans it also times what a scan chooses between on a
+ *		page where few rows meet the filter: scoring one row straight from
+ *		its blocked code and the list's two float tables, against forming
+ *		the list's table (combined and quantized) and fast-scanning blocks.
+ *
  *		make bench-fastscan
  */
 #include <stdio.h>
@@ -92,6 +97,80 @@ time_fastscan(const VqpqFastScanKernels *k, int m)
 	return t0;
 }
 
+/*
+ * ns per row to score rows one by one from blocked codes: each sub-code
+ * read straight from the block, and looked up in a list's and the query's
+ * float tables (L2 and cosine, the list's table not yet formed)
+ */
+static double
+time_one_by_one(int m)
+{
+	size_t		block = VQPQ_FS_CODES_SIZE(m);
+	int			nblocks = (int) (CODE_BYTES / block);
+	unsigned char *codes = malloc(block * nblocks);
+	float	   *list_table = malloc(sizeof(float) * m * 16);
+	float	   *query_table = malloc(sizeof(float) * m * 16);
+	double		t0;
+	int			rows = 0;
+
+	for (size_t i = 0; i < block * nblocks; i++)
+		codes[i] = (unsigned char) rand();
+	for (int i = 0; i < m * 16; i++)
+	{
+		list_table[i] = (float) rand() / RAND_MAX;
+		query_table[i] = (float) rand() / RAND_MAX;
+	}
+	t0 = now_ns();
+	for (int r = 0; r < REPEAT; r++)
+		for (int b = 0; b < nblocks; b++)
+		{
+			/* one row of each block, as a sparse filter's match would be */
+			sink += vqpq_fs_row_sum(codes + block * b, m, (b + r) % VQPQ_FS_ROWS, list_table, query_table);
+			rows++;
+		}
+	t0 = (now_ns() - t0) / rows;
+	free(codes);
+	free(list_table);
+	free(query_table);
+	return t0;
+}
+
+/* ns to form a list's table: the two float tables added, then quantized */
+static double
+time_table(const VqpqFastScanKernels *k, int m)
+{
+	VqpqPq		pq;
+	void	   *mem = malloc(vqpq_pq_arrays_size(m, m, 4));
+	float	   *list_table = malloc(sizeof(float) * m * 16);
+	float	   *query_table = malloc(sizeof(float) * m * 16);
+	float	   *lut = malloc(sizeof(float) * m * 16);
+	unsigned char *qtable = malloc(VQPQ_FS_TABLE_SIZE(m));
+	float		bias;
+	double		t0;
+	int			n = REPEAT * 100;
+
+	vqpq_pq_init(&pq, m, m, 4, mem);
+	for (int i = 0; i < m * 16; i++)
+	{
+		list_table[i] = (float) rand() / RAND_MAX;
+		query_table[i] = (float) rand() / RAND_MAX;
+	}
+	t0 = now_ns();
+	for (int r = 0; r < n; r++)
+	{
+		list_table[r % (m * 16)] += 1e-6f;
+		vqpq_pq_lut_combine(&pq, list_table, query_table, lut);
+		sink += k->quantize_table(lut, m, qtable, &bias);
+	}
+	t0 = (now_ns() - t0) / n;
+	free(mem);
+	free(list_table);
+	free(query_table);
+	free(lut);
+	free(qtable);
+	return t0;
+}
+
 int
 main(void)
 {
@@ -113,6 +192,20 @@ main(void)
 			printf("| m %d, 4-bit (%d bytes) | fast-scan %s | %.1f | %.2fx |\n",
 				   m, (m + 1) / 2, variants[v]->name, t, base / t);
 		}
+	}
+
+	vqpq_fastscan_init();
+	printf("\n| code | filtered page: step | ns |\n|---|---|---:|\n");
+	for (int i = 0; i < 2; i++)
+	{
+		int			m = i == 0 ? 196 : 242;
+
+		printf("| m %d, 4-bit | one row read from its block, two float tables | %.1f |\n", m, time_one_by_one(m));
+		for (int v = 1; v < nvariants; v++)
+			printf("| m %d, 4-bit | a block of 32 rows, fast-scan %s | %.1f |\n", m, variants[v]->name,
+				   time_fastscan(variants[v], m) * VQPQ_FS_ROWS);
+		printf("| m %d, 4-bit | the list's table formed and quantized (%s) | %.1f |\n", m, vqpq_fastscan.name,
+			   time_table(&vqpq_fastscan, m));
 	}
 	return 0;
 }

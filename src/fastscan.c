@@ -54,6 +54,23 @@ vqpq_fs_get_code(const uint8_t *block, int m, int row, uint8_t *code)
 	}
 }
 
+float
+vqpq_fs_row_sum(const uint8_t *block, int m, int row, const float *table, const float *table2)
+{
+	const uint8_t *b = block + (row & 15);
+	int			shift = row < 16 ? 0 : 4;
+	float		s[4] = {0, 0, 0, 0};
+
+	/* four independent sums hide the load latency */
+	for (int j = 0; j < m; j++)
+	{
+		int			at = j * 16 + ((b[(size_t) j * 16] >> shift) & 15);
+
+		s[j & 3] += table2 ? table[at] + table2[at] : table[at];
+	}
+	return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 /* ---------------------------------------------------------------- tables */
 
 /* ---------------------------------------------------------------- portable */

@@ -37,6 +37,14 @@
 extern void vqpq_fs_put_code(uint8_t *block, int m, int row, const uint8_t *code);
 extern void vqpq_fs_get_code(const uint8_t *block, int m, int row, uint8_t *code);
 
+/*
+ * One row's sum over its sub-codes of float tables (m x 16): table alone,
+ * or plus table2 (table2 may be NULL), read straight from the block, for
+ * the few rows a filter leaves on a page (no quantized table needed).
+ */
+extern float vqpq_fs_row_sum(const uint8_t *block, int m, int row, const float *table,
+							 const float *table2);
+
 typedef struct VqpqFastScanKernels
 {
 	const char *name;			/* "portable", "avx2", "avx512bw" */

@@ -18,9 +18,10 @@
  *
  * With a filter (the scan's keys on filter columns), a page's rows that do
  * not meet it are left out first.  When few rows of a page meet it, the
- * few are scored one by one from the float tables' terms, without forming
- * the list's whole lookup table (m x ksub additions, and for 4-bit codes
- * its quantization), which would cost more than the rows it serves.
+ * few may be scored one by one from the float tables' terms, without
+ * forming the list's whole lookup table (m x ksub additions, and for 4-bit
+ * codes its quantization), which would cost more than the rows it serves;
+ * see score_alone.
  */
 #include "postgres.h"
 
@@ -133,21 +134,112 @@ ivfpq_scorer_start_list(IvfpqScorer *s, int list, float base)
 	s->next = s->q->list_start[list];
 	s->lut_ready = s->metric == IVFPQ_METRIC_IP;
 	s->list_table = NULL;
+	s->list_rows_alone = 0;
 	ivfpq_walk_begin(&s->walk, s->index, list);
 }
 
-/* Which of a page's rows meet the filter, into s->match; returns how many. */
+/*
+ * Whether the rows whose filter values start at f, stride bytes apart,
+ * meet one condition on a 4-byte column (int4, date: the usual category
+ * column), into match[0, n); returns how many do.
+ */
+static inline int
+match_int4(const IvfpqCondition *c, const uint8 *f, Size stride, int n, bool *match)
+{
+	int			hits = 0;
+
+	for (int r = 0; r < n; r++, f += stride)
+	{
+		int32		v;
+
+		memcpy(&v, f + c->offset, sizeof(v));
+		match[r] = !(f[0] & c->null_bit) && v >= c->lo && v <= c->hi;
+		hits += match[r];
+	}
+	return hits;
+}
+
+/*
+ * Which of a page's rows meet the filter, into s->match; returns how many.
+ * A block's rows (on row-major pages, all rows) keep their filter values a
+ * fixed stride apart, so they are walked without a lookup per row.
+ */
 static int
 match_rows(IvfpqScorer *s, Page page, int count)
 {
+	const IvfpqEntryLayout *layout = &s->layout;
+	const IvfpqFilter *filter = s->filter;
+	const IvfpqCondition *only = filter->nconds == 1 ? &filter->conds[0] : NULL;
+	Size		stride = layout->blocked ? layout->filter_size : layout->entry_size;
+	int			run_length = layout->blocked ? VQPQ_FS_ROWS : count;
 	int			n = 0;
 
-	for (int i = 0; i < count; i++)
+	/*
+	 * A page fresh from shared buffers is rarely in cache: ask for every
+	 * block's filter values before reading the first, so that their loads
+	 * overlap (within a block, and on row-major pages, rows are read front
+	 * to back, which the hardware prefetches by itself).
+	 */
+#if defined(__GNUC__) || defined(__clang__)
+	for (int first = 0; layout->blocked && first < count; first += VQPQ_FS_ROWS)
 	{
-		s->match[i] = ivfpq_filter_match(s->filter, ivfpq_entry_filter(&s->layout, page, i));
-		n += s->match[i];
+		const char *f = (const char *) ivfpq_entry_filter(layout, page, first);
+		Size		len = (Size) Min(VQPQ_FS_ROWS, count - first) * layout->filter_size;
+
+		for (Size off = 0; off < len; off += 64)
+			__builtin_prefetch(f + off);
+	}
+#endif
+
+	for (int first = 0; first < count; first += run_length)
+	{
+		const uint8 *f = ivfpq_entry_filter(layout, page, first);
+		int			run = Min(run_length, count - first);
+
+		if (only && only->width == 4 && only->nset < 0)
+			n += match_int4(only, f, stride, run, s->match + first);
+		else
+		{
+			for (int r = 0; r < run; r++, f += stride)
+			{
+				s->match[first + r] = ivfpq_filter_match(filter, f);
+				n += s->match[first + r];
+			}
+		}
 	}
 	return n;
+}
+
+/*
+ * Whether a page's candidates (rows that meet the filter, of count) cost
+ * less scored one by one (score_matching_rows) than by the list's table.
+ *
+ * On 4-bit blocked pages (bench/fastscan_bench.c, m 196 and 242): one row
+ * scored alone, its m sub-codes read from its block and looked up in two
+ * float tables, takes as long as fast-scan takes for about 2 whole blocks
+ * of 32 rows with AVX2 and 4 with AVX-512; forming and quantizing the
+ * list's table takes as long as about 10 rows alone.  So once the table is
+ * there, one by one pays only on a page of many blocks with a row or two
+ * that match (ALONE_ROW_BLOCKS, between the two); before, the table is
+ * formed once the rows this list scored alone would have paid for it
+ * (ALONE_ROWS_PER_TABLE), which keeps a list within about twice the cost
+ * of the cheaper way, whatever its later pages hold.
+ *
+ * On row-major pages (8-bit codes) the table scores every row of the page
+ * at about the cost of one row alone, so one by one pays there while the
+ * candidates are a small share of them.
+ */
+#define ALONE_ROW_BLOCKS 3
+#define ALONE_ROWS_PER_TABLE 8
+
+static bool
+score_alone(IvfpqScorer *s, int candidates, int count)
+{
+	if (!s->layout.blocked)
+		return candidates * (s->lut_ready ? 16 : 4) <= count;
+	if (s->lut_ready)
+		return candidates * ALONE_ROW_BLOCKS * VQPQ_FS_ROWS <= count;
+	return s->list_rows_alone + candidates <= ALONE_ROWS_PER_TABLE;
 }
 
 /*
@@ -156,39 +248,44 @@ match_rows(IvfpqScorer *s, Page page, int count)
  * terms (L2 and cosine; inner product has one table for every list).
  */
 static int
-score_matching_rows(IvfpqScorer *s, Page page, int count)
+score_matching_rows(IvfpqScorer *s, Page page, int count, int candidates)
 {
 	const VqpqPq *pq = &s->q->pq;
-	int			ksub = pq->ksub;
-	uint8		code[VQPQ_PQ_MAX_M];
+	const float *table = s->lut_ready ? s->lut : NULL;
+	const float *table2 = NULL;
 	int			kept = 0;
 
-	if (!s->lut_ready && s->list_table == NULL)
-		s->list_table = ivfpq_list_table(s->q, s->list, s->list_scratch);
+	if (!s->lut_ready)
+	{
+		if (s->list_table == NULL)
+			s->list_table = ivfpq_list_table(s->q, s->list, s->list_scratch);
+		table = s->list_table;
+		table2 = s->query_table;
+	}
 	for (int i = 0; i < count; i++)
 	{
-		const uint8 *c;
-		float		adc = s->base;
+		float		adc;
 
 		if (!s->match[i])
 			continue;
 		if (s->layout.blocked)
-		{
-			vqpq_fs_get_code(ivfpq_block_codes(&s->layout, page, i / VQPQ_FS_ROWS), s->layout.m,
-							 i % VQPQ_FS_ROWS, code);
-			c = code;
-		}
-		else
-			c = ivfpq_rowmajor_codes(&s->layout, page) + (Size) i * s->layout.entry_size;
-		if (s->lut_ready)
-			vqpq_pq_adc(pq, s->lut, s->base, c, 1, 0, &adc);
+			adc = s->base + vqpq_fs_row_sum(ivfpq_block_codes(&s->layout, page, i / VQPQ_FS_ROWS),
+											 s->layout.m, i % VQPQ_FS_ROWS, table, table2);
 		else
 		{
-			for (int j = 0; j < pq->m; j++)
-			{
-				int			at = j * ksub + vqpq_pq_subcode(pq, c, j);
+			const uint8 *c = ivfpq_rowmajor_codes(&s->layout, page) + (Size) i * s->layout.entry_size;
 
-				adc += s->list_table[at] + s->query_table[at];
+			if (s->lut_ready)
+				vqpq_pq_adc(pq, s->lut, s->base, c, 1, 0, &adc);
+			else
+			{
+				adc = s->base;
+				for (int j = 0; j < pq->m; j++)
+				{
+					int			at = j * pq->ksub + vqpq_pq_subcode(pq, c, j);
+
+					adc += table[at] + table2[at];
+				}
 			}
 		}
 		if (adc > s->threshold)
@@ -197,6 +294,7 @@ score_matching_rows(IvfpqScorer *s, Page page, int count)
 		ivfpq_entry_tid(&s->layout, page, i, &s->tids[kept]);
 		kept++;
 	}
+	s->list_rows_alone += candidates;
 	return kept;
 }
 
@@ -301,12 +399,8 @@ ivfpq_scorer_next_page(IvfpqScorer *s)
 	s->matched += candidates;
 	if (candidates == 0)
 		kept = 0;
-	else if (q->meta.trained && s->filter &&
-			 candidates * (s->lut_ready ? 16 : 4) <= count)
-	{
-		/* few rows meet the filter: cheaper one by one than by a table */
-		kept = score_matching_rows(s, page, count);
-	}
+	else if (q->meta.trained && s->filter && score_alone(s, candidates, count))
+		kept = score_matching_rows(s, page, count, candidates);
 	else if (q->meta.trained)
 	{
 		/* an L2 list's table, formed when it turns out to have entries */

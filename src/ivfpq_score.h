@@ -62,6 +62,7 @@ typedef struct IvfpqScorer
 	IvfpqChainWalk walk;
 	bool		lut_ready;
 	const float *list_table;	/* L2, cosine: the list's term, once looked up */
+	int			list_rows_alone;	/* its rows scored one by one so far */
 } IvfpqScorer;
 
 /*

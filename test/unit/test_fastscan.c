@@ -1,6 +1,7 @@
 /*
  * test_fastscan.c
- *		4-bit fast-scan checks: the block layout round-trips codes, table
+ *		4-bit fast-scan checks: the block layout round-trips codes (and a
+ *		row's float table sum read from its block is its code's), table
  *		quantization stays within its error bound and gives the same bytes in
  *		every variant the CPU supports, and every variant's block scores are
  *		exactly the sums of a plain reference loop, including at the 16-bit
@@ -65,6 +66,38 @@ test_layout(int m)
 			wrong++;
 	}
 	CHECK(wrong == 0, "layout m=%d: %d rows read back differently", m, wrong);
+
+	/* a row's float sum read straight from the block, with one table or two */
+	{
+		float	   *t1 = malloc(sizeof(float) * m * 16);
+		float	   *t2 = malloc(sizeof(float) * m * 16);
+		int			off = 0;
+
+		for (int i = 0; i < m * 16; i++)
+		{
+			t1[i] = (float) (next_random() % 1000) / 8;
+			t2[i] = (float) (next_random() % 1000) / 8;
+		}
+		for (int r = 0; r < VQPQ_FS_ROWS; r++)
+		{
+			double		want1 = 0,
+						want2 = 0;
+
+			for (int j = 0; j < m; j++)
+			{
+				int			c = sub_code(codes + r * csize, j);
+
+				want1 += t1[j * 16 + c];
+				want2 += t1[j * 16 + c] + t2[j * 16 + c];
+			}
+			/* sums of multiples of 1/8 below 2^24 / 8 are exact in float */
+			off += vqpq_fs_row_sum(block, m, r, t1, NULL) != (float) want1;
+			off += vqpq_fs_row_sum(block, m, r, t1, t2) != (float) want2;
+		}
+		CHECK(off == 0, "layout m=%d: %d row sums differ from the codes' table sums", m, off);
+		free(t1);
+		free(t2);
+	}
 	if (m & 1)
 	{
 		int			nonzero = 0;
