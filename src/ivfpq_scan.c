@@ -106,16 +106,17 @@ typedef struct IvfpqScanOpaqueData
 	float	   *query;			/* prepared (normalized for cosine) */
 
 	/*
-	 * Lists in probe order, nearest first, with their ADC base term.  A batch
-	 * scores the lists of the current window [window_start, window_end); an
-	 * iterative scan moves the window on to the next nprobe lists when one is
-	 * used up, until all nprobes selected lists are probed.
+	 * Lists in probe order, nearest first, with their ADC base term (sorted
+	 * as far as they are read: ivfpq_probe_at).  A batch scores the lists of
+	 * the current window [window_start, window_end); an iterative scan moves
+	 * the window on to the next nprobe lists when one is used up, until all
+	 * nprobes selected lists are probed.
 	 */
 	int			nprobes;
 	int			window_size;	/* nprobe when the query started */
 	int			window_start;
 	int			window_end;
-	IvfpqProbe *probes;
+	IvfpqProbeOrder order;
 	float	   *scratch;		/* the scorer's tables; see start_query */
 	IvfpqEntryLayout layout;
 	IvfpqScorer scorer;
@@ -178,18 +179,26 @@ candidate_cmp(const Candidate *a, const Candidate *b)
 	return ItemPointerCompare((ItemPointer) &a->tid, (ItemPointer) &b->tid);
 }
 
-static int
-candidate_qsort_cmp(const void *a, const void *b)
+static inline int
+candidate_tid_cmp(const Candidate *a, const Candidate *b)
 {
-	return candidate_cmp(a, b);
+	return ItemPointerCompare((ItemPointer) &a->tid, (ItemPointer) &b->tid);
 }
 
-static int
-candidate_tid_cmp(const void *a, const void *b)
-{
-	return ItemPointerCompare((ItemPointer) &((const Candidate *) a)->tid,
-							  (ItemPointer) &((const Candidate *) b)->tid);
-}
+/* sorts with the comparisons inlined: candidate_sort, candidate_tid_sort */
+#define ST_SORT candidate_sort
+#define ST_ELEMENT_TYPE Candidate
+#define ST_COMPARE(a, b) candidate_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+#define ST_SORT candidate_tid_sort
+#define ST_ELEMENT_TYPE Candidate
+#define ST_COMPARE(a, b) candidate_tid_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 #define TOPK_PREFIX candidate
 #define TOPK_ELEMENT Candidate
@@ -249,11 +258,10 @@ choose_probes(IvfpqScanOpaque so)
 	so->window_size = Min(nprobe, nlist);
 	so->window_start = 0;
 	so->window_end = so->window_size;
-	so->probes = palloc(sizeof(IvfpqProbe) * so->nprobes);
-	ivfpq_scorer_probes(&so->scorer, so->nprobes, so->probes);
+	ivfpq_scorer_probe_order(&so->scorer, so->nprobes, &so->order);
 	so->reach = 0;
-	if (so->metric != IVFPQ_METRIC_IP && so->probes[0].base > 0)
-		so->reach = so->probes[so->window_size - 1].base / so->probes[0].base;
+	if (so->metric != IVFPQ_METRIC_IP && ivfpq_probe_at(&so->order, 0)->base > 0)
+		so->reach = ivfpq_probe_at(&so->order, so->window_size - 1)->base / ivfpq_probe_at(&so->order, 0)->base;
 }
 
 static void
@@ -322,7 +330,10 @@ start_query(IndexScanDesc scan)
 	{
 		so->nprobes = so->window_end = so->window_size = 1;
 		so->window_start = 0;
-		so->probes = palloc0(sizeof(IvfpqProbe));
+		/* one list, the only one such an index has */
+		memset(&so->order, 0, sizeof(so->order));
+		so->order.probes = palloc0(sizeof(IvfpqProbe));
+		so->order.sorted = so->order.total = 1;
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -348,8 +359,9 @@ score_lists(IndexScanDesc scan, int from, int to, Candidate *dest, int *len, int
 	{
 		int			count;
 		int64		matched_before = scorer->matched;
+		const IvfpqProbe *probe = ivfpq_probe_at(&so->order, p);
 
-		ivfpq_scorer_start_list(scorer, so->probes[p].list, so->probes[p].base);
+		ivfpq_scorer_start_list(scorer, probe->list, probe->base);
 		while ((count = ivfpq_scorer_next_page(scorer)) >= 0)
 		{
 			/* rows are read only after the index page is released */
@@ -426,7 +438,8 @@ take_candidates(IndexScanDesc scan)
 				   (so->scorer.matched < so->batch_size ||
 					so->lists_matched < Max(so->window_size, FILTER_MIN_LISTS) ||
 					(so->reach > 0 && so->first_matched >= 0 &&
-					 so->probes[so->window_end].base <= so->reach * so->probes[so->first_matched].base)))
+					 ivfpq_probe_at(&so->order, so->window_end)->base <=
+					 so->reach * ivfpq_probe_at(&so->order, so->first_matched)->base)))
 			{
 				int			from = so->window_end;
 
@@ -435,7 +448,7 @@ take_candidates(IndexScanDesc scan)
 			}
 			so->window_complete = !dropped;
 			so->window_scored = true;
-			qsort(so->heap, n, sizeof(Candidate), candidate_qsort_cmp);
+			candidate_sort(so->heap, n);
 			if (n > 0)
 				break;
 		}
@@ -447,7 +460,7 @@ take_candidates(IndexScanDesc scan)
 			so->stash_len = 0;
 			so->window_complete = !score_lists(scan, so->window_start, so->window_end,
 											   so->stash, &so->stash_len, so->stash_capacity);
-			qsort(so->stash, so->stash_len, sizeof(Candidate), candidate_qsort_cmp);
+			candidate_sort(so->stash, so->stash_len);
 			so->stash_next = 0;
 			if (so->stash_len > 0)
 				continue;
@@ -559,11 +572,11 @@ next_batch(IndexScanDesc scan)
 		 * candidates are asked for a few pages ahead of the one read.  The
 		 * results are sorted by distance below.
 		 */
-		qsort(so->heap, n, sizeof(Candidate), candidate_tid_cmp);
+		candidate_tid_sort(so->heap, n);
 		rerank_candidates(scan, n);
 	}
 	if (so->rerank)
-		qsort(so->results, so->nresults, sizeof(Candidate), candidate_qsort_cmp);
+		candidate_sort(so->results, so->nresults);
 }
 
 /*

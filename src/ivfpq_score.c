@@ -50,11 +50,12 @@ probe_cmp(const IvfpqProbe *x, const IvfpqProbe *y)
 
 #include "topk_template.h"
 
-static int
-probe_qsort_cmp(const void *a, const void *b)
-{
-	return probe_cmp(a, b);
-}
+#define ST_SORT probe_sort
+#define ST_ELEMENT_TYPE IvfpqProbe
+#define ST_COMPARE(a, b) probe_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 void
 ivfpq_scorer_init(IvfpqScorer *s, Relation index, IvfpqQuantizer *q, const float *query, float *scratch)
@@ -97,33 +98,97 @@ ivfpq_scorer_set_filter(IvfpqScorer *s, const IvfpqFilter *filter)
 		s->match = palloc(sizeof(bool) * s->layout.per_page);
 }
 
-void
-ivfpq_scorer_probes(IvfpqScorer *s, int nprobes, IvfpqProbe *probes)
+/*
+ * Every list's ranking score (base term before qnorm, for L2 and cosine)
+ * into all[nlist], and the query's squared norm, which turns an L2 or
+ * cosine ranking score into the list's base term.
+ */
+static float
+rank_lists(IvfpqScorer *s, IvfpqProbe *all)
 {
 	IvfpqQuantizer *q = s->q;
 	int			nlist = q->meta.nlist;
 	float	   *dots = palloc(sizeof(float) * nlist);
-	float		qnorm = vqpq_kernels.inner_product(s->query, s->query, s->dims);
-	int			len = 0;
 
-	Assert(nprobes <= nlist);
 	vqpq_kernels.dot_block(s->query, 1, 0, q->centroids_t, nlist, nlist, s->dims, dots, nlist);
 	for (int l = 0; l < nlist; l++)
 	{
-		IvfpqProbe	item;
-
-		item.list = l;
-		item.base = s->metric == IVFPQ_METRIC_IP ? -dots[l] : q->centroid_norms[l] - 2.0f * dots[l];
-		(void) probe_offer(probes, &len, nprobes, &item);
-	}
-	qsort(probes, nprobes, sizeof(IvfpqProbe), probe_qsort_cmp);
-	/* the ranking's scores, made base terms */
-	if (s->metric != IVFPQ_METRIC_IP)
-	{
-		for (int i = 0; i < nprobes; i++)
-			probes[i].base += qnorm;
+		all[l].list = l;
+		all[l].base = s->metric == IVFPQ_METRIC_IP ? -dots[l] : q->centroid_norms[l] - 2.0f * dots[l];
 	}
 	pfree(dots);
+	return s->metric == IVFPQ_METRIC_IP ? 0.0f : vqpq_kernels.inner_product(s->query, s->query, s->dims);
+}
+
+void
+ivfpq_scorer_probes(IvfpqScorer *s, int nprobes, IvfpqProbe *probes)
+{
+	int			nlist = s->q->meta.nlist;
+	IvfpqProbe *all = palloc(sizeof(IvfpqProbe) * nlist);
+	float		qnorm = rank_lists(s, all);
+	int			len = 0;
+
+	Assert(nprobes <= nlist);
+	for (int l = 0; l < nlist; l++)
+		(void) probe_offer(probes, &len, nprobes, &all[l]);
+	probe_sort(probes, nprobes);
+	/* the ranking's scores, made base terms */
+	for (int i = 0; i < nprobes; i++)
+		probes[i].base += qnorm;
+	pfree(all);
+}
+
+/* Sift the min-heap's item at i down (heap[0] is the least). */
+static void
+probe_sift_down(IvfpqProbe *heap, int len, int i)
+{
+	IvfpqProbe	item = heap[i];
+
+	for (;;)
+	{
+		int			least = 2 * i + 1;
+
+		if (least >= len)
+			break;
+		if (least + 1 < len && probe_cmp(&heap[least + 1], &heap[least]) < 0)
+			least++;
+		if (probe_cmp(&heap[least], &item) >= 0)
+			break;
+		heap[i] = heap[least];
+		i = least;
+	}
+	heap[i] = item;
+}
+
+void
+ivfpq_scorer_probe_order(IvfpqScorer *s, int nprobes, IvfpqProbeOrder *order)
+{
+	int			nlist = s->q->meta.nlist;
+
+	Assert(nprobes > 0 && nprobes <= nlist);
+	order->probes = palloc(sizeof(IvfpqProbe) * nprobes);
+	order->total = nprobes;
+	order->sorted = 0;
+	order->rest = palloc(sizeof(IvfpqProbe) * nlist);
+	order->rest_len = nlist;
+	order->qnorm = rank_lists(s, order->rest);
+	for (int i = nlist / 2 - 1; i >= 0; i--)
+		probe_sift_down(order->rest, nlist, i);
+}
+
+void
+ivfpq_probe_order_extend(IvfpqProbeOrder *order, int n)
+{
+	Assert(n <= order->total);
+	while (order->sorted < n)
+	{
+		IvfpqProbe *next = &order->probes[order->sorted++];
+
+		*next = order->rest[0];
+		next->base += order->qnorm;
+		order->rest[0] = order->rest[--order->rest_len];
+		probe_sift_down(order->rest, order->rest_len, 0);
+	}
 }
 
 void

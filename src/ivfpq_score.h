@@ -75,6 +75,37 @@ extern void ivfpq_scorer_init(IvfpqScorer *s, Relation index, IvfpqQuantizer *q,
 extern void ivfpq_scorer_set_filter(IvfpqScorer *s, const IvfpqFilter *filter);
 /* The nprobes lists nearest the query, nearest first, into probes. */
 extern void ivfpq_scorer_probes(IvfpqScorer *s, int nprobes, IvfpqProbe *probes);
+
+/*
+ * The same order, sorted only as far as it is read: a filtered or iterative
+ * scan may go on to every list but usually reads a few, and sorting them
+ * all for each query costs more than it reads at a large nlist.  probes[0,
+ * sorted) are the nearest, in order (ivfpq_probe_at sorts on); the other
+ * lists wait in a min-heap of their ranking scores.
+ */
+typedef struct IvfpqProbeOrder
+{
+	IvfpqProbe *probes;
+	int			sorted;
+	int			total;			/* probes that may be asked for */
+	IvfpqProbe *rest;
+	int			rest_len;
+	float		qnorm;			/* ranking score + qnorm = base term */
+} IvfpqProbeOrder;
+
+extern void ivfpq_scorer_probe_order(IvfpqScorer *s, int nprobes, IvfpqProbeOrder *order);
+extern void ivfpq_probe_order_extend(IvfpqProbeOrder *order, int n);
+
+/* Probe p (< total) of the order. */
+static inline const IvfpqProbe *
+ivfpq_probe_at(IvfpqProbeOrder *order, int p)
+{
+	Assert(p >= 0 && p < order->total);
+	if (p >= order->sorted)
+		ivfpq_probe_order_extend(order, p + 1);
+	return &order->probes[p];
+}
+
 /* Read list (base: its probe's base term) from its first page. */
 extern void ivfpq_scorer_start_list(IvfpqScorer *s, int list, float base);
 /*
