@@ -59,16 +59,41 @@ vqpq_fs_row_sum(const uint8_t *block, int m, int row, const float *table, const 
 {
 	const uint8_t *b = block + (row & 15);
 	int			shift = row < 16 ? 0 : 4;
-	float		s[4] = {0, 0, 0, 0};
+	float		s0 = 0,
+				s1 = 0;
+	int			j = 0;
 
-	/* four independent sums hide the load latency */
-	for (int j = 0; j < m; j++)
+#define ROW_SUB(j) ((size_t) (j) * 16 + ((b[(size_t) (j) * 16] >> shift) & 15))
+	/* two independent sums hide the load latency */
+	if (table2 == NULL)
 	{
-		int			at = j * 16 + ((b[(size_t) j * 16] >> shift) & 15);
-
-		s[j & 3] += table2 ? table[at] + table2[at] : table[at];
+		for (; j + 2 <= m; j += 2)
+		{
+			s0 += table[ROW_SUB(j)];
+			s1 += table[ROW_SUB(j + 1)];
+		}
+		if (j < m)
+			s0 += table[ROW_SUB(j)];
 	}
-	return (s[0] + s[1]) + (s[2] + s[3]);
+	else
+	{
+		for (; j + 2 <= m; j += 2)
+		{
+			size_t		a0 = ROW_SUB(j);
+			size_t		a1 = ROW_SUB(j + 1);
+
+			s0 += table[a0] + table2[a0];
+			s1 += table[a1] + table2[a1];
+		}
+		if (j < m)
+		{
+			size_t		a0 = ROW_SUB(j);
+
+			s0 += table[a0] + table2[a0];
+		}
+	}
+#undef ROW_SUB
+	return s0 + s1;
 }
 
 /* ---------------------------------------------------------------- tables */

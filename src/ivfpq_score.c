@@ -281,21 +281,21 @@ match_rows(IvfpqScorer *s, Page page, int count)
  *
  * On 4-bit blocked pages (bench/fastscan_bench.c, m 196 and 242): one row
  * scored alone, its m sub-codes read from its block and looked up in two
- * float tables, takes as long as fast-scan takes for about 2 whole blocks
- * of 32 rows with AVX2 and 4 with AVX-512; forming and quantizing the
- * list's table takes as long as about 10 rows alone.  So once the table is
- * there, one by one pays only on a page of many blocks with a row or two
- * that match (ALONE_ROW_BLOCKS, between the two); before, the table is
- * formed once the rows this list scored alone would have paid for it
- * (ALONE_ROWS_PER_TABLE), which keeps a list within about twice the cost
- * of the cheaper way, whatever its later pages hold.
+ * float tables, takes as long as fast-scan takes for about one whole block
+ * of 32 rows with AVX2 and two with AVX-512; forming and quantizing the
+ * list's table takes as long as 12 to 20 rows alone.  So once the table is
+ * there, one by one pays only on a page with a row or two that match per
+ * ALONE_ROW_BLOCKS blocks; before, the table is formed once the rows this
+ * list scored alone would have paid for it (ALONE_ROWS_PER_TABLE), which
+ * keeps a list within about twice the cost of the cheaper way, whatever
+ * its later pages hold.
  *
  * On row-major pages (8-bit codes) the table scores every row of the page
  * at about the cost of one row alone, so one by one pays there while the
  * candidates are a small share of them.
  */
-#define ALONE_ROW_BLOCKS 3
-#define ALONE_ROWS_PER_TABLE 8
+#define ALONE_ROW_BLOCKS 2
+#define ALONE_ROWS_PER_TABLE 12
 
 static bool
 score_alone(IvfpqScorer *s, int candidates, int count)
