@@ -35,10 +35,6 @@
 #include "fastscan.h"
 #include "ivfpq_score.h"
 
-#define TOPK_PREFIX probe
-#define TOPK_ELEMENT IvfpqProbe
-#define TOPK_CMP(a, b) probe_cmp(a, b)
-
 /* (base, list) */
 static inline int
 probe_cmp(const IvfpqProbe *x, const IvfpqProbe *y)
@@ -47,15 +43,6 @@ probe_cmp(const IvfpqProbe *x, const IvfpqProbe *y)
 		return x->base < y->base ? -1 : 1;
 	return x->list - y->list;
 }
-
-#include "topk_template.h"
-
-#define ST_SORT probe_sort
-#define ST_ELEMENT_TYPE IvfpqProbe
-#define ST_COMPARE(a, b) probe_cmp(a, b)
-#define ST_SCOPE static
-#define ST_DEFINE
-#include "lib/sort_template.h"
 
 void
 ivfpq_scorer_init(IvfpqScorer *s, Relation index, IvfpqQuantizer *q, const float *query, float *scratch)
@@ -120,24 +107,6 @@ rank_lists(IvfpqScorer *s, IvfpqProbe *all)
 	return s->metric == IVFPQ_METRIC_IP ? 0.0f : vqpq_kernels.inner_product(s->query, s->query, s->dims);
 }
 
-void
-ivfpq_scorer_probes(IvfpqScorer *s, int nprobes, IvfpqProbe *probes)
-{
-	int			nlist = s->q->meta.nlist;
-	IvfpqProbe *all = palloc(sizeof(IvfpqProbe) * nlist);
-	float		qnorm = rank_lists(s, all);
-	int			len = 0;
-
-	Assert(nprobes <= nlist);
-	for (int l = 0; l < nlist; l++)
-		(void) probe_offer(probes, &len, nprobes, &all[l]);
-	probe_sort(probes, nprobes);
-	/* the ranking's scores, made base terms */
-	for (int i = 0; i < nprobes; i++)
-		probes[i].base += qnorm;
-	pfree(all);
-}
-
 /* Sift the min-heap's item at i down (heap[0] is the least). */
 static void
 probe_sift_down(IvfpqProbe *heap, int len, int i)
@@ -189,6 +158,18 @@ ivfpq_probe_order_extend(IvfpqProbeOrder *order, int n)
 		order->rest[0] = order->rest[--order->rest_len];
 		probe_sift_down(order->rest, order->rest_len, 0);
 	}
+}
+
+void
+ivfpq_scorer_probes(IvfpqScorer *s, int nprobes, IvfpqProbe *probes)
+{
+	IvfpqProbeOrder order;
+
+	ivfpq_scorer_probe_order(s, nprobes, &order);
+	ivfpq_probe_order_extend(&order, nprobes);
+	memcpy(probes, order.probes, sizeof(IvfpqProbe) * nprobes);
+	pfree(order.probes);
+	pfree(order.rest);
 }
 
 void
