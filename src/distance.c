@@ -358,28 +358,53 @@ cosine_parts_avx2(const float *a, const float *b, int n,
  */
 #define DOT_TILE_ROWS 4
 
-/* One row (a query's lookup tables): no tile of aliased rows, 4x fewer FMAs. */
+/*
+ * One row (a query against the coarse centroids or a sub-space's codebook):
+ * out is accumulated over ct's rows, four at a time, each read front to back.
+ * Walking a column strip down all d rows instead would make every FMA wait
+ * on the one before and read ct at a stride of ldc floats; this way the FMAs
+ * are independent and ct streams through once (out stays in L1 cache).
+ */
 AVX2 static void
 dot_row_avx2(const float *x, const float *ct, int k, int ldc, int d, float *out)
 {
-	for (int j = 0; j < k; j += 16)
+	int			tail = k % 8;
+	__m256i		m = tail_mask256(tail);
+
+	for (int l = 0; l < d; l += 4)
 	{
-		int			cols = k - j < 16 ? k - j : 16;
-		__m256i		m0 = tail_mask256(cols < 8 ? cols : 8);
-		__m256i		m1 = tail_mask256(cols > 8 ? cols - 8 : 0);
-		__m256		a0 = _mm256_setzero_ps(),
-					a1 = _mm256_setzero_ps();
-		const float *c = ct + j;
+		int			rows = d - l < 4 ? d - l : 4;
+		const float *c0 = ct + (size_t) l * ldc;
+		/* rows past d read row l again, with weight 0 */
+		const float *c1 = rows > 1 ? c0 + ldc : c0;
+		const float *c2 = rows > 2 ? c0 + 2 * (size_t) ldc : c0;
+		const float *c3 = rows > 3 ? c0 + 3 * (size_t) ldc : c0;
+		__m256		v0 = _mm256_set1_ps(x[l]);
+		__m256		v1 = _mm256_set1_ps(rows > 1 ? x[l + 1] : 0.0f);
+		__m256		v2 = _mm256_set1_ps(rows > 2 ? x[l + 2] : 0.0f);
+		__m256		v3 = _mm256_set1_ps(rows > 3 ? x[l + 3] : 0.0f);
+		int			j = 0;
 
-		for (int l = 0; l < d; l++, c += ldc)
+		for (; j + 8 <= k; j += 8)
 		{
-			__m256		v = _mm256_broadcast_ss(x + l);
+			__m256		a = l == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(out + j);
 
-			a0 = _mm256_fmadd_ps(v, cols >= 8 ? _mm256_loadu_ps(c) : _mm256_maskload_ps(c, m0), a0);
-			a1 = _mm256_fmadd_ps(v, cols >= 16 ? _mm256_loadu_ps(c + 8) : _mm256_maskload_ps(c + 8, m1), a1);
+			a = _mm256_fmadd_ps(v0, _mm256_loadu_ps(c0 + j), a);
+			a = _mm256_fmadd_ps(v1, _mm256_loadu_ps(c1 + j), a);
+			a = _mm256_fmadd_ps(v2, _mm256_loadu_ps(c2 + j), a);
+			a = _mm256_fmadd_ps(v3, _mm256_loadu_ps(c3 + j), a);
+			_mm256_storeu_ps(out + j, a);
 		}
-		_mm256_maskstore_ps(out + j, m0, a0);
-		_mm256_maskstore_ps(out + j + 8, m1, a1);
+		if (tail > 0)
+		{
+			__m256		a = l == 0 ? _mm256_setzero_ps() : _mm256_maskload_ps(out + j, m);
+
+			a = _mm256_fmadd_ps(v0, _mm256_maskload_ps(c0 + j, m), a);
+			a = _mm256_fmadd_ps(v1, _mm256_maskload_ps(c1 + j, m), a);
+			a = _mm256_fmadd_ps(v2, _mm256_maskload_ps(c2 + j, m), a);
+			a = _mm256_fmadd_ps(v3, _mm256_maskload_ps(c3 + j, m), a);
+			_mm256_maskstore_ps(out + j, m, a);
+		}
 	}
 }
 
@@ -664,38 +689,15 @@ cosine_parts_avx512(const float *a, const float *b, int n,
 	*norm_b = _mm512_reduce_add_ps(_mm512_add_ps(b0, b1));
 }
 
-AVX512 static void
-dot_row_avx512(const float *x, const float *ct, int k, int ldc, int d, float *out)
-{
-	for (int j = 0; j < k; j += 32)
-	{
-		int			cols = k - j < 32 ? k - j : 32;
-		__mmask16	m0 = cols >= 16 ? (__mmask16) 0xffff : tail_mask512(cols);
-		__mmask16	m1 = cols >= 32 ? (__mmask16) 0xffff : cols > 16 ? tail_mask512(cols - 16) : 0;
-		__m512		a0 = _mm512_setzero_ps(),
-					a1 = _mm512_setzero_ps();
-		const float *c = ct + j;
-
-		for (int l = 0; l < d; l++, c += ldc)
-		{
-			__m512		v = _mm512_set1_ps(x[l]);
-
-			a0 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m0, c), a0);
-			a1 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m1, c + 16), a1);
-		}
-		_mm512_mask_storeu_ps(out + j, m0, a0);
-		_mm512_mask_storeu_ps(out + j + 16, m1, a1);
-	}
-}
-
 /* As dot_block_avx2, with tiles of 4 rows x 32 columns. */
 AVX512 static void
 dot_block_avx512(const float *x, int n, int ldx, const float *ct, int k, int ldc,
 				 int d, float *out, int ldo)
 {
+	/* streaming one row is bound by memory, not by the vectors' width */
 	if (n == 1)
 	{
-		dot_row_avx512(x, ct, k, ldc, d, out);
+		dot_row_avx2(x, ct, k, ldc, d, out);
 		return;
 	}
 	for (int i = 0; i < n; i += DOT_TILE_ROWS)
