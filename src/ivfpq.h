@@ -253,6 +253,15 @@ typedef struct IvfpqQuantizer
 	float	   *scan_scratch;
 	bool		scan_scratch_busy;
 
+	/*
+	 * The shared buffer each list page of the index was last found in by
+	 * this backend, by block (the blocks there were when it was loaded), or
+	 * InvalidBuffer: ivfpq_read_list_page tries it before the buffer
+	 * mapping table.  NULL for an index in local buffers.
+	 */
+	Buffer	   *recent_buffers;
+	BlockNumber recent_blocks;
+
 	int			pins;			/* scans using it now */
 	bool		stale;			/* free when unpinned */
 	Size		bytes;			/* memory it holds, for the cache's budget */
@@ -309,6 +318,7 @@ extern void ivfpq_read_list_starts(Relation index, const IvfpqMetaPageData *meta
 								   BlockNumber *starts);
 extern void ivfpq_walk_begin(IvfpqChainWalk *walk, Relation index, int list);
 extern void ivfpq_walk_step(IvfpqChainWalk *walk, BlockNumber blkno);
+extern Buffer ivfpq_read_list_page(Relation index, IvfpqQuantizer *q, BlockNumber blkno, bool *recent);
 extern int64 ivfpq_count_entries(Relation index, const IvfpqMetaPageData *meta, int64 *entries);
 
 /* ivfpq_entries.c */

@@ -101,6 +101,8 @@ typedef struct IvfpqScanOpaqueData
 	IvfpqFilter *filter;		/* the scan keys on filter columns, or NULL */
 	bool		no_rows;		/* keys no row can meet */
 	int			lists_matched;	/* lists of this window with rows that met them */
+	uint64		list_pages;		/* list pages scored by this scan (all queries) */
+	uint64		list_pages_recent;	/* of them, found through their recent buffer */
 	int			first_matched;	/* the first of them, a probe number, or -1 */
 	float		reach;			/* L2, cosine: nprobe-th list's base / first's */
 	float	   *query;			/* prepared (normalized for cosine) */
@@ -364,6 +366,8 @@ score_lists(IndexScanDesc scan, int from, int to, Candidate *dest, int *len, int
 		ivfpq_scorer_start_list(scorer, probe->list, probe->base);
 		while ((count = ivfpq_scorer_next_page(scorer)) >= 0)
 		{
+			so->list_pages++;
+			so->list_pages_recent += scorer->page_recent;
 			/* rows are read only after the index page is released */
 			if (trained)
 			{
@@ -745,6 +749,9 @@ ivfpq_endscan(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 
+	if (so->list_pages > 0)
+		elog(DEBUG2, "ivfpq scan: read " UINT64_FORMAT " list pages of \"%s\", " UINT64_FORMAT " through the buffer each was last found in",
+			 so->list_pages, RelationGetRelationName(scan->indexRelation), so->list_pages_recent);
 	if (so->reader)
 		ivfpq_row_reader_end(so->reader);
 	if (so->scratch)

@@ -436,7 +436,7 @@ ivfpq_scorer_next_page(IvfpqScorer *s)
 	if (!BlockNumberIsValid(blkno))
 		return -1;
 	ivfpq_walk_step(&s->walk, blkno);
-	buf = ReadBuffer(s->index, blkno);
+	buf = ivfpq_read_list_page(s->index, q, blkno, &s->page_recent);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	count = ivfpq_entry_page_rows(s->index, &s->layout, page, blkno);

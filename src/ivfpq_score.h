@@ -41,6 +41,7 @@ typedef struct IvfpqScorer
 	 */
 	float		threshold;
 	int			rejected;		/* rows the last page left out by threshold */
+	bool		page_recent;	/* the last page came through its recent buffer */
 
 	/*
 	 * A scan's filter (ivfpq_scorer_set_filter), or NULL: rows that do not
