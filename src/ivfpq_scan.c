@@ -101,10 +101,10 @@ typedef struct IvfpqScanOpaqueData
 	IvfpqFilter *filter;		/* the scan keys on filter columns, or NULL */
 	bool		no_rows;		/* keys no row can meet */
 	int			lists_matched;	/* lists of this window with rows that met them */
-	uint64		list_pages;		/* list pages scored by this scan (all queries) */
-	uint64		list_pages_recent;	/* of them, found through their recent buffer */
 	int			first_matched;	/* the first of them, a probe number, or -1 */
 	float		reach;			/* L2, cosine: nprobe-th list's base / first's */
+	uint64		list_pages;		/* list pages scored by this scan (all queries) */
+	uint64		list_pages_recent;	/* of them, found through their recent buffer */
 	float	   *query;			/* prepared (normalized for cosine) */
 
 	/*
